@@ -1,0 +1,5 @@
+import sys
+
+from bulletin.cli import main
+
+sys.exit(main())

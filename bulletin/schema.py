@@ -1,0 +1,88 @@
+"""The canonical case-level table: one row per inspected case.
+
+Every later stage sees exactly these column names and codes. Loaders map other
+spellings and codings onto them; `docs/data.md` is the analyst's version of this file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bulletin.config import AnalysisSettings
+
+YES, NO, NOT_APPLICABLE = "yes", "no", "not applicable"
+
+Kind = Literal["id", "text", "category", "integer", "month"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    description: str
+    allowed: tuple[str, ...] = ()  # for categories, the canonical codes
+    blank_allowed: bool = True
+    blank_means: str = "not recorded"
+    low: int | None = None  # plausible range for integers (inclusive)
+    high: int | None = None
+    interview: bool = False  # an interview answer: must be blank without an interview
+
+
+PROVIDER_TYPES = ("CRC", "NPS")
+RO_GRADES = ("Probation Officer", "Probation Service Officer", "Other or not clear")
+GENDERS = ("Male", "Female")
+ETHNICITIES = ("White", "Ethnic minority")
+ROSH_LEVELS = ("Low", "Medium", "High", "Very high")
+SUPERVISION_TYPES = ("Community sentence", "Post-custody")
+YES_NO = (YES, NO)
+YES_NO_NA = (YES, NO, NOT_APPLICABLE)
+
+
+def columns(settings: AnalysisSettings) -> tuple[Column, ...]:
+    """All canonical columns, in the order `demo-data` writes them."""
+    head = (
+        Column("case_id", "id", "Unique identifier of the inspected case.",
+               blank_allowed=False),
+        Column("provider", "text", "Name of the inspected CRC or NPS division. A provider is "
+               "its name and type together (Wales and London are each both).",
+               blank_allowed=False),
+        Column("provider_type", "category", "Type of provider.", PROVIDER_TYPES,
+               blank_allowed=False),
+        Column("report_month", "month", "Month the provider's inspection report was "
+               "published (YYYY-MM); used for Annex A.", blank_means="not known"),
+        Column("ro_interviewed", "category", "Whether the responsible officer (RO) was "
+               "interviewed about this case.", YES_NO, blank_allowed=False),
+        Column("ro_grade", "category", "Grade of the responsible officer.", RO_GRADES,
+               blank_means="not recorded (always blank without an interview)"),
+        Column("caseload", "integer", "The RO's current caseload (cases, full-time "
+               "equivalent), as stated at interview.", low=1, high=200,
+               blank_means="not recorded (always blank without an interview)"),
+    )
+    questions = tuple(
+        Column(q.key, "category", f"RO interview ({q.standard}): {q.text}",
+               YES_NO_NA if q.not_applicable else YES_NO, interview=True,
+               blank_means="not asked or not answered; always blank without an interview")
+        for q in settings.questions
+    )
+    person = (
+        Column("age", "integer", "Age of the service user in years at the inspection.",
+               low=18, high=100),
+        Column("gender", "category", "Gender of the service user.", GENDERS),
+        Column("ethnicity", "category", "Ethnic group of the service user.", ETHNICITIES),
+        Column("ogrs_score", "integer", "OGRS likelihood of reoffending score (per cent); "
+               "bands Low 0-49, Medium 50-74, High/Very high 75-99.", low=0, high=99),
+        Column("rosh_level", "category", "Risk of serious harm level.", ROSH_LEVELS),
+        Column("supervision_type", "category", "Type of supervision.", SUPERVISION_TYPES),
+    )
+    judgements = tuple(
+        Column(j.key, "category", f"Inspector's judgement: {j.text}",
+               YES_NO_NA if j.key == "supports_safety" else YES_NO,
+               blank_means="not judged")
+        for j in settings.judgements
+    )
+    return head + questions + person + judgements
+
+
+def column_names(settings: AnalysisSettings) -> tuple[str, ...]:
+    return tuple(c.name for c in columns(settings))
