@@ -1,0 +1,1 @@
+"""Analysis: every statistic the bulletin quotes, computed once from validated data."""

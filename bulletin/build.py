@@ -1,0 +1,85 @@
+"""The build pipeline: config -> load/validate -> analyse -> facts -> figures -> render -> publish.
+
+Each stage is a module with one job; data flows forward as plain values, and each
+stage's time is shown so that a slow one is easy to spot. Nothing after the facts
+stage sees the case data.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from bulletin.config import DEFAULT_EDITION, PROJECT_DIR, Edition, load_edition
+from bulletin.errors import BulletinError
+from bulletin.facts import Registry
+
+T = TypeVar("T")
+FORMATS = ("pdf", "html", "csv", "numbers")
+
+
+@contextmanager
+def _stage(name: str, quiet: bool = False) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    if not quiet:
+        print(f"  {name:<10} {time.perf_counter() - start:6.2f} s", file=sys.stderr)
+
+
+def timed(name: str, fn: Callable[..., T], *args: object, quiet: bool = False) -> T:
+    with _stage(name, quiet):
+        return fn(*args)
+
+
+def gather(edition: Edition, data: Path | None = None, quiet: bool = False) -> Registry:
+    """First pass: from the data file to the facts registry."""
+    from bulletin.analysis.run import analyse
+    from bulletin.collect import collect_facts
+    from bulletin.validate import load_valid
+
+    frame = timed("load", load_valid, data or edition.data_file, edition.analysis, quiet=quiet)
+    results = timed("analyse", analyse, frame, edition, quiet=quiet)
+    return timed("facts", collect_facts, results, edition, quiet=quiet)
+
+
+def default_out(edition: Edition) -> Path:
+    return PROJECT_DIR / "build" / edition.id
+
+
+def analyse_command(edition_arg: str | None, data: Path | None, out: Path | None) -> int:
+    from bulletin.publish import write_numbers
+
+    edition = load_edition(edition_arg or DEFAULT_EDITION)
+    print(f"analysing edition {edition.id}", file=sys.stderr)
+    registry = gather(edition, data)
+    target = out or default_out(edition)
+    write_numbers(registry, target)
+    print(f"wrote {len(registry)} facts to {target}/numbers.csv and numbers.json")
+    return 0
+
+
+def build_command(edition_arg: str | None, data: Path | None, out: Path | None,
+                  formats: tuple[str, ...]) -> int:
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise BulletinError(f"--formats: unknown format(s) {unknown}; expected a "
+                            f"comma-separated subset of {','.join(FORMATS)}")
+    from bulletin.figures import make_figures
+    from bulletin.publish import publish
+    from bulletin.render import render_bulletin
+
+    edition = load_edition(edition_arg or DEFAULT_EDITION)
+    print(f"building edition {edition.id}", file=sys.stderr)
+    total = time.perf_counter()
+    registry = gather(edition, data)
+    figures = timed("figures", make_figures, registry, edition)
+    document = timed("render", render_bulletin, registry, figures, edition)
+    target = out or default_out(edition)
+    timed("publish", publish, document, registry, figures, target, formats)
+    print(f"  {'total':<10} {time.perf_counter() - total:6.2f} s", file=sys.stderr)
+    print(f"built {target}")
+    return 0
