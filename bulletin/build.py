@@ -46,6 +46,14 @@ def gather(edition: Edition, data: Path | None = None, quiet: bool = False) -> R
     return timed("facts", collect_facts, results, edition, quiet=quiet)
 
 
+def previous_registry(edition: Edition) -> Registry | None:
+    """Last year's facts, for the year-on-year wording; recomputed from last year's data
+    (not read from an old build folder) so that a build depends only on its inputs."""
+    if not edition.previous:
+        return None
+    return gather(load_edition(edition.previous), quiet=True)
+
+
 def default_out(edition: Edition) -> Path:
     return PROJECT_DIR / "build" / edition.id
 
@@ -76,8 +84,9 @@ def build_command(edition_arg: str | None, data: Path | None, out: Path | None,
     print(f"building edition {edition.id}", file=sys.stderr)
     total = time.perf_counter()
     registry = gather(edition, data)
+    previous = timed("previous", previous_registry, edition)
     figures = timed("figures", make_figures, registry, edition)
-    document = timed("render", render_bulletin, registry, figures, edition)
+    document = timed("render", render_bulletin, registry, figures, edition, previous)
     target = out or default_out(edition)
     timed("publish", publish, document, registry, figures, target, formats)
     print(f"  {'total':<10} {time.perf_counter() - total:6.2f} s", file=sys.stderr)
