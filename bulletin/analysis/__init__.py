@@ -1,1 +1,1 @@
-"""Analysis: every statistic the bulletin quotes, computed once from validated data."""
+"""The analysis stage: from the validated case table to plain result values."""
