@@ -1,0 +1,345 @@
+"""Year-on-year comparison: the tests' p-values are recomputed here by other routes
+(statsmodels' z-test, the normal tail by hand, the hypergeometric sum by hand)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from statsmodels.stats.proportion import proportions_ztest
+
+from bulletin import diff
+from bulletin.cli import main
+from bulletin.diff import FISHER, Z_TEST, compare, compare_fact
+from bulletin.errors import BulletinError
+from bulletin.facts import Fact, Registry
+
+
+def pct(key: str, yes: int, n: int, label: str = "a question") -> Fact:
+    return Fact(key, 100.0 * yes / n if n else None, label, "percent", count=yes, base=n)
+
+
+def fisher_by_hand(x1: int, n1: int, x2: int, n2: int) -> float:
+    """Two-sided Fisher p: total probability of tables no more likely than the one seen."""
+    yes, total = x1 + x2, n1 + n2
+
+    def prob(a: int) -> float:
+        return math.comb(n1, a) * math.comb(n2, yes - a) / math.comb(total, yes)
+
+    seen = prob(x1)
+    lo, hi = max(0, yes - n2), min(n1, yes)
+    return sum(prob(a) for a in range(lo, hi + 1) if prob(a) <= seen * (1 + 1e-7))
+
+
+# -- the statistics ------------------------------------------------------------------
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [
+    (120, 200, 150, 210),
+    (45, 60, 40, 70),
+    (50, 100, 52, 100),
+    (300, 1000, 262, 950),
+])
+def test_z_test_matches_statsmodels(x1: int, n1: int, x2: int, n2: int) -> None:
+    c = compare_fact(pct("table1.q.pct_yes", x1, n1), pct("table1.q.pct_yes", x2, n2))
+    _, expected = proportions_ztest([x1, x2], [n1, n2])  # pooled variance by default
+    assert c.test == Z_TEST
+    assert c.p == pytest.approx(float(expected), rel=1e-9)
+    assert c.significant == (expected < 0.05)
+
+
+def test_z_test_matches_hand_formula() -> None:
+    x1, n1, x2, n2 = 58, 100, 70, 100
+    pooled = (x1 + x2) / (n1 + n2)
+    z = (x2 / n2 - x1 / n1) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    expected = math.erfc(abs(z) / math.sqrt(2))
+    c = compare_fact(pct("t.q.pct_yes", x1, n1), pct("t.q.pct_yes", x2, n2))
+    assert c.p == pytest.approx(expected, rel=1e-9)
+    assert c.change == pytest.approx(12.0)  # percentage points
+    assert c.significant is (expected < 0.05)
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [
+    (1, 8, 6, 9),      # smallest expected count 3.3
+    (2, 10, 7, 10),    # expected 4.5
+    (0, 6, 5, 7),
+    (3, 40, 0, 35),    # few yes answers on large bases
+])
+def test_small_expected_counts_use_fisher(x1: int, n1: int, x2: int, n2: int) -> None:
+    c = compare_fact(pct("t.q.pct_yes", x1, n1), pct("t.q.pct_yes", x2, n2))
+    assert c.test == FISHER
+    assert c.p == pytest.approx(fisher_by_hand(x1, n1, x2, n2), rel=1e-9)
+
+
+def test_expected_count_of_exactly_five_keeps_the_z_test() -> None:
+    c = compare_fact(pct("t.q.pct_yes", 5, 10), pct("t.q.pct_yes", 5, 10))
+    assert c.test == Z_TEST
+    assert c.p == pytest.approx(1.0)
+    assert not c.changed
+
+
+def test_zero_base_has_no_test() -> None:
+    c = compare_fact(pct("t.q.pct_yes", 0, 0), pct("t.q.pct_yes", 10, 20))
+    assert (c.p, c.test, c.significant, c.change) == (None, "", False, None)
+    assert c.changed
+
+
+def test_other_numbers_get_the_change_only() -> None:
+    c = compare_fact(Fact("model.x.caseload.b", -0.021, "b", "coefficient"),
+                     Fact("model.x.caseload.b", -0.015, "b", "coefficient"))
+    assert c.change == pytest.approx(0.006)
+    assert (c.p, c.test, c.significant) == (None, "", False)
+
+
+def test_text_facts_report_a_change_without_a_size() -> None:
+    old = Fact("fact.fieldwork_start", "2018-06", "start", "month")
+    assert compare_fact(old, Fact("fact.fieldwork_start", "2019-06", "start", "month")).changed
+    same = compare_fact(old, old)
+    assert same.change is None and not same.changed
+
+
+def test_impossible_proportion_is_an_input_error() -> None:
+    bad = Fact("t.q.pct_yes", 120.0, "q", "percent", count=12, base=10)
+    with pytest.raises(BulletinError, match=r"t\.q\.pct_yes.*count 12 and base 10"):
+        compare_fact(pct("t.q.pct_yes", 5, 10), bad)
+
+
+# -- whole registries ----------------------------------------------------------------
+
+def registries() -> tuple[Registry, Registry]:
+    old = Registry([
+        pct("table1.a.pct_yes", 120, 200), Fact("table1.a.n", 200, "n", "count"),
+        pct("table1.b.pct_yes", 50, 100), Fact("table1.b.n", 100, "n", "count"),
+        pct("table2.c.pct_yes", 30, 60),
+        Fact("model.c.caseload.b", -0.02, "b", "coefficient"),
+        Fact("fact.gone", 3, "gone", "count"),
+    ])
+    new = Registry([
+        pct("table1.a.pct_yes", 160, 200), Fact("table1.a.n", 200, "n", "count"),
+        pct("table1.b.pct_yes", 47, 100), Fact("table1.b.n", 100, "n", "count"),
+        pct("table2.c.pct_yes", 36, 60),
+        Fact("model.c.caseload.b", -0.01, "b", "coefficient"),
+        Fact("fact.new_one", 7, "new", "count"),
+        Fact("fact.another", 1.5, "another"),
+    ])
+    return old, new
+
+
+def test_compare_finds_added_and_removed_keys() -> None:
+    comp = compare(*registries())
+    assert comp.added == ("fact.another", "fact.new_one")
+    assert comp.removed == ("fact.gone",)
+    assert {c.key for c in comp.changes} == {
+        "table1.a.pct_yes", "table1.a.n", "table1.b.pct_yes", "table1.b.n",
+        "table2.c.pct_yes", "model.c.caseload.b"}
+
+
+def test_changes_are_sorted_by_absolute_size() -> None:
+    comp = compare(*registries())
+    sizes = [abs(c.change) for c in comp.changes]
+    assert sizes == sorted(sizes, reverse=True)
+    assert comp.changes[0].key == "table1.a.pct_yes"  # +20 pp
+    # equal sizes (the two unchanged bases) fall back to key order
+    assert [c.key for c in comp.changes[-2:]] == ["table1.a.n", "table1.b.n"]
+
+
+def test_select_by_prefix_and_significance() -> None:
+    comp = compare(*registries())
+    t1 = comp.select(prefix="table1.")
+    assert all(c.key.startswith("table1.") for c in t1.changes) and len(t1.changes) == 4
+    assert t1.added == () and t1.removed == ()
+    assert comp.select(prefix="fact.").added == ("fact.another", "fact.new_one")
+    sig = comp.select(only_significant=True)
+    assert [c.key for c in sig.changes] == ["table1.a.pct_yes"]
+    assert all(c.p is not None and c.p < 0.05 for c in sig.changes)
+    assert comp.n_significant == 1
+    assert comp.summary() == "6 keys compared, 4 changed, 1 significant, 2 added, 1 removed"
+
+
+# -- the command -------------------------------------------------------------------
+
+def write_numbers(path: Path, reg: Registry) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(reg.to_csv(), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def numbers(tmp_path: Path) -> tuple[Path, Path]:
+    old, new = registries()
+    return (write_numbers(tmp_path / "2018-19" / "numbers.csv", old),
+            write_numbers(tmp_path / "2019-20" / "numbers.csv", new))
+
+
+def test_cli_prints_an_aligned_table_and_summary(numbers, capsys) -> None:
+    assert main(["diff", str(numbers[0]), str(numbers[1])]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    header = next(ln for ln in lines if ln.startswith("key "))
+    assert "2018-19" in header and "2019-20" in header
+    rows = [ln for ln in lines if ln.startswith(("table", "model"))]
+    assert [r.split()[0] for r in rows] == [
+        "table1.a.pct_yes", "table2.c.pct_yes", "table1.b.pct_yes", "model.c.caseload.b"]
+    end = header.index("change") + len("change")  # the change column is right-aligned
+    assert all(r[:end].endswith(("pp", "+0.01")) for r in rows)
+    assert "+20.0 pp" in rows[0] and rows[0].rstrip().endswith("*")
+    assert "6 keys compared, 4 changed, 1 significant, 2 added, 1 removed" in out
+    assert "  fact.gone" in out and "  fact.new_one" in out
+
+
+def test_cli_filters(numbers, capsys) -> None:
+    assert main(["diff", str(numbers[0]), str(numbers[1]), "--prefix", "table2."]) == 0
+    out = capsys.readouterr().out
+    assert "table2.c.pct_yes" in out and "table1." not in out
+    assert "1 keys compared, 1 changed, 0 significant, 0 added, 0 removed" in out
+    assert main(["diff", str(numbers[0]), str(numbers[1]), "--only-significant"]) == 0
+    out = capsys.readouterr().out
+    listed = [ln.split()[0] for ln in out.splitlines() if ln.startswith(("table", "model"))]
+    assert listed == ["table1.a.pct_yes"]
+    assert "fact.gone" not in out
+
+
+def test_cli_writes_csv(numbers, tmp_path, capsys) -> None:
+    target = tmp_path / "out" / "changes.csv"
+    assert main(["diff", str(numbers[0]), str(numbers[1]), "--csv", str(target)]) == 0
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert tuple(rows[0]) == diff.CSV_COLUMNS
+    by_key = {r["key"]: r for r in rows}
+    assert by_key["fact.gone"]["status"] == "removed"
+    assert by_key["fact.new_one"]["status"] == "added"
+    assert by_key["table1.a.n"]["status"] == "unchanged"
+    a = by_key["table1.a.pct_yes"]
+    _, p = proportions_ztest([120, 160], [200, 200])
+    assert float(a["change"]) == pytest.approx(20.0)
+    assert float(a["p"]) == pytest.approx(float(p), rel=1e-6)
+    assert (a["significant"], a["test"], a["status"]) == ("1", Z_TEST, "changed")
+    assert by_key["model.c.caseload.b"]["p"] == ""
+    assert [r["key"] for r in rows[:4]] == [
+        "table1.a.pct_yes", "table2.c.pct_yes", "table1.b.pct_yes", "model.c.caseload.b"]
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_cli_writes_escaped_accessible_html(tmp_path, capsys) -> None:
+    old = Registry([pct("table1.a.pct_yes", 20, 100, 'Staff <script>alert("x")</script> & co')])
+    new = Registry([pct("table1.a.pct_yes", 45, 100, 'Staff <script>alert("x")</script> & co')])
+    a = write_numbers(tmp_path / "a" / "numbers.csv", old)
+    b = write_numbers(tmp_path / "b" / "numbers.csv", new)
+    target = tmp_path / "report.html"
+    assert main(["diff", str(a), str(b), "--html", str(target)]) == 0
+    page = target.read_text(encoding="utf-8")
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in page
+    parsed = _Collect()
+    parsed.feed(page)
+    tags = [t for t, _ in parsed.tags]
+    assert ("html", {"lang": "en-GB"}) in parsed.tags
+    assert "caption" in tags and "title" in tags and "thead" in tags
+    col_heads = [a for t, a in parsed.tags if t == "th" and a.get("scope") == "col"]
+    row_heads = [a for t, a in parsed.tags if t == "th" and a.get("scope") == "row"]
+    assert len(col_heads) == 8 and len(row_heads) == 1
+    text = "".join(parsed.text)
+    assert "1 keys compared, 1 changed, 1 significant" in text
+    assert "+25.0 pp" in text
+
+
+def test_cli_reads_a_build_folder_and_an_edition_id(numbers, tmp_path, monkeypatch,
+                                                     capsys) -> None:
+    import bulletin.build
+    monkeypatch.setattr(bulletin.build, "default_out", lambda ed: tmp_path / ed.id)
+    assert main(["diff", "2018-19", str(numbers[1].parent)]) == 0
+    assert "6 keys compared" in capsys.readouterr().out
+
+
+def test_edition_without_a_build_is_computed(numbers, tmp_path, monkeypatch, capsys) -> None:
+    import bulletin.build
+    old, _ = registries()
+    seen = []
+
+    def fake_gather(edition, data=None, quiet=False):
+        seen.append((edition.id, quiet))
+        return old
+
+    monkeypatch.setattr(bulletin.build, "default_out", lambda ed: tmp_path / "none" / ed.id)
+    monkeypatch.setattr(bulletin.build, "gather", fake_gather)
+    assert main(["diff", "2018-19", str(numbers[1])]) == 0
+    assert seen == [("2018-19", True)]
+    assert "6 keys compared" in capsys.readouterr().out
+
+
+# -- bad input: exit 2, a message naming the file, no traceback ----------------------
+
+def run_bad(args: list[str], capsys) -> str:
+    assert main(["diff", *args]) == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return captured.err
+
+
+def test_missing_file(numbers, tmp_path, capsys) -> None:
+    missing = tmp_path / "nowhere" / "numbers.csv"
+    err = run_bad([str(missing), str(numbers[1])], capsys)
+    assert str(missing) in err and "not found" in err
+
+
+def test_wrong_columns(numbers, tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,amount\ntable1.a.pct_yes,3\n", encoding="utf-8")
+    err = run_bad([str(bad), str(numbers[1])], capsys)
+    assert str(bad) in err and "missing columns" in err and "'key'" in err
+
+
+def test_bad_count_names_the_line(numbers, tmp_path, capsys) -> None:
+    lines = numbers[0].read_text(encoding="utf-8").splitlines()
+    row = next(i for i, ln in enumerate(lines) if ln.startswith("table1.b.pct_yes"))
+    parts = lines[row].split(",")
+    parts[4] = "fifty"  # the count column
+    lines[row] = ",".join(parts)
+    bad = tmp_path / "bad_count.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    err = run_bad([str(bad), str(numbers[1])], capsys)
+    assert f"{bad}, line {row + 1}" in err
+
+
+def test_bad_value_names_the_line(numbers, tmp_path, capsys) -> None:
+    lines = numbers[1].read_text(encoding="utf-8").splitlines()
+    row = next(i for i, ln in enumerate(lines) if ln.startswith("table2.c.pct_yes"))
+    parts = lines[row].split(",")
+    parts[1] = "6o.0"
+    lines[row] = ",".join(parts)
+    bad = tmp_path / "bad_value.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    err = run_bad([str(numbers[0]), str(bad)], capsys)
+    assert f"{bad}, line {row + 1}, column 'value'" in err
+    assert "'6o.0' is not a number" in err and "table2.c.pct_yes" in err
+
+
+def test_neither_file_nor_edition(numbers, capsys) -> None:
+    err = run_bad(["last-year", str(numbers[1])], capsys)
+    assert "last-year" in err and "edition id" in err
+
+
+def test_unknown_edition(numbers, capsys) -> None:
+    err = run_bad(["1999-00", str(numbers[1])], capsys)
+    assert "1999-00.toml" in err and "not found" in err
+
+
+def test_unwritable_output_is_an_input_error(numbers, tmp_path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    err = run_bad([str(numbers[0]), str(numbers[1]), "--csv", str(blocker / "out.csv")], capsys)
+    assert "out.csv" in err and "cannot write" in err
