@@ -3,14 +3,35 @@
 The numbers file, the tables, the figures and the text all read from one `Registry`.
 Nothing after this stage reads the case data.
 
-Key grammar (lower case, dot-separated, levels slugged with `slug`):
-  table1.<question>.pct_yes|n|yes
-  table2.<judgement>.pct_yes|n|yes
-  b1.<question|caseload_band>.<level>.<judgement>.pct_yes|n
-  b2.<variable>.<level>.<judgement>.pct_yes|n
-  model.<judgement>.<variable>[.<level>].b|se|odds_ratio|p
-  model.<judgement>.constant.b|se, model.<judgement>.n
-  fact.<name>
+Key grammar: lower case, dot-separated parts of [a-z0-9_+-]; levels slugged with `slug`
+("High/Very high" -> high_very_high, "71+" -> 71+). <q> a question key, <j> a judgement
+key, <k> a row or step number from 1, <nn> a two-digit provider number from 01.
+  table1.<q>.pct_yes|n|yes                  Table 1 (interviewed cases; yes / (yes + no))
+  table2.<j>.pct_yes|n|yes                  Table 2
+  b1.<q>.<yes|no>.<j>.pct_yes|n             Annex B1, by interview answer
+  b1.caseload_band.<band>.<j>.pct_yes|n     Annex B1, by caseload band
+  b1.<q>.diff.<j>.p                         yes-vs-no difference (test named in the label)
+  b2.<variable>.<level>.<j>.pct_yes|n       Annex B2, by case variable
+  fig2.<band>.yes|no|pct_yes|n              workload manageable answers by caseload band
+  model.<j>.n|minus2ll|chi2|chi2_df|chi2_p|nagelkerke_r2|cox_snell_r2|selected
+  model.<j>.<variable>.<level>.b|se|wald|p|odds_ratio|ci_low|ci_high   categorical term
+  model.<j>.<variable>.b|se|wald|p|odds_ratio|ci_low|ci_high           continuous term
+  model.<j>.<variable>.wald|df|p|reference  a categorical variable's overall (block) test
+  model.<j>.constant.b|se|wald|p
+  model.<j>.step.<k>.variable|action|statistic|df|p
+  model.<j>.term.<k>.variable|level|kind    print order of the model tables' rows
+  a1.<nn>.provider|provider_type|report_month|cases|interviews          Annex A
+  fact.<name>[.<part>...]                   facts quoted in the text
+
+Percentages are unrounded on the 0-100 scale and carry their count and base.
+
+Disclosure control (`RegistryBuilder`): a count of cases below `min_count` (but not
+zero) is suppressed, and so is every percentage on such a base. A percentage whose yes
+or no count is small is suppressed too, and so are the yes/no counts published beside
+a base (secondary suppression): with the base printed, either count or the percentage
+would give the small count away. A percentage on a base below `unreliable_base` is
+flagged unreliable. Suppressed facts keep their values in the analyst's numbers file;
+reader-facing outputs must print them as suppressed.
 """
 
 from __future__ import annotations
@@ -29,6 +50,7 @@ from bulletin.errors import BulletinError
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_+\-]*(\.[a-z0-9][a-z0-9_+\-]*)+$")
 UNITS = ("percent", "count", "coefficient", "odds_ratio", "p_value", "statistic",
          "text", "month", "number")
+TEXT_UNITS = ("text", "month")  # values read back as text, never as numbers
 CSV_COLUMNS = ("key", "value", "label", "unit", "count", "base", "suppressed", "unreliable")
 
 
@@ -37,6 +59,7 @@ def slug(level: str) -> str:
     s = level.strip().lower()
     s = re.sub(r"[/\s]+", "_", s)
     s = re.sub(r"[^a-z0-9_+\-]", "", s)
+    s = re.sub(r"_+", "_", s)  # "Hampshire & Isle of Wight" -> hampshire_isle_of_wight
     return s.strip("_")
 
 
@@ -107,8 +130,14 @@ class Registry(Mapping[str, Fact]):
         return buf.getvalue()
 
     def to_json(self) -> str:
-        return json.dumps({k: asdict(f) for k, f in self._facts.items()},
-                          indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        """JSON has no NaN or infinity: such values are written as null."""
+        out = {}
+        for k, f in self._facts.items():
+            d = asdict(f)
+            if isinstance(f.value, float) and not math.isfinite(f.value):
+                d["value"] = None
+            out[k] = d
+        return json.dumps(out, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_csv(cls, path: Path) -> Registry:
@@ -125,10 +154,12 @@ class Registry(Mapping[str, Fact]):
             raise BulletinError(f"{path}: not a numbers file; missing columns {missing}")
         facts = []
         for line, row in enumerate(reader, start=2):
+            unit = row.get("unit") or "number"
+            text = row["value"] or ""
             try:
                 facts.append(Fact(
-                    key=row["key"], value=_parse(row["value"]), label=row["label"],
-                    unit=row.get("unit") or "number",
+                    key=row["key"], label=row["label"], unit=unit,
+                    value=(text or None) if unit in TEXT_UNITS else _parse(text),
                     count=int(row["count"]) if row.get("count") else None,
                     base=int(row["base"]) if row.get("base") else None,
                     suppressed=row.get("suppressed") == "1",
@@ -145,7 +176,9 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return ""
-        return repr(round(value, 10))
+        # 12 significant digits: stable bytes across platforms, and unlike rounding to
+        # decimal places it keeps very small p-values
+        return repr(float(format(value, ".12g")))
     return str(value)
 
 
@@ -163,7 +196,7 @@ def _parse(text: str) -> float | int | str | None:
 
 
 class RegistryBuilder:
-    """Collects facts, applying disclosure control to proportions and counts."""
+    """Collects facts, applying disclosure control to counts and percentages."""
 
     def __init__(self, min_count: int = 5, unreliable_base: int = 30) -> None:
         self.min_count = min_count
@@ -175,29 +208,50 @@ class RegistryBuilder:
 
     def number(self, key: str, value: float | int | str | None, label: str,
                unit: str = "number") -> None:
+        """A value without disclosure control (statistics, p-values, text)."""
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
         self.add(Fact(key, value, label, unit))
+
+    def small(self, count: int) -> bool:
+        """A count that could identify people: fewer than `min_count`, but not none."""
+        return 0 < count < self.min_count
 
     def count(self, key: str, value: int, label: str) -> None:
         """A count of cases: suppressed when it is a small non-zero count."""
-        self.add(Fact(key, int(value), label, "count",
-                      suppressed=0 < value < self.min_count))
+        self.add(Fact(key, int(value), label, "count", suppressed=self.small(int(value))))
 
-    def proportion(self, prefix: str, yes: int, n: int, label: str) -> None:
-        """Registers `<prefix>.pct_yes` and `<prefix>.n` (and nothing else).
+    def percent(self, key: str, count: int, base: int, label: str) -> None:
+        """`count` out of `base` as a percentage (None on an empty base).
 
-        The percentage is suppressed where the base or the yes count, or the no count,
-        is a small non-zero number (a count could otherwise be derived).
+        Suppressed when the base, the count or the rest of the base is small; flagged
+        unreliable on a base below `unreliable_base`.
         """
-        small = (0 < n < self.min_count or 0 < yes < self.min_count
-                 or 0 < n - yes < self.min_count)
-        pct = 100.0 * yes / n if n else None
-        self.add(Fact(f"{prefix}.pct_yes", pct, f"{label}: % yes", "percent",
-                      count=int(yes), base=int(n), suppressed=small,
-                      unreliable=0 < n < self.unreliable_base))
-        self.add(Fact(f"{prefix}.n", int(n), f"{label}: number of cases", "count",
-                      suppressed=0 < n < self.min_count))
+        count, base = int(count), int(base)
+        if not 0 <= count <= base:
+            raise ValueError(f"fact {key}: count {count} is not within base {base}")
+        hidden = self.small(base) or self.small(count) or self.small(base - count)
+        self.add(Fact(key, 100.0 * count / base if base else None, label, "percent",
+                      count=count, base=base, suppressed=hidden,
+                      unreliable=0 < base < self.unreliable_base))
+
+    def proportion(self, prefix: str, yes: int, n: int, label: str,
+                   counts: tuple[str, ...] = ()) -> None:
+        """Registers `<prefix>.pct_yes` and `<prefix>.n`, and `<prefix>.yes`/`.no` if asked.
+
+        `label` names the group ("Supports desistance, where workload manageable = yes");
+        each fact's label adds what it is. The yes and no counts are suppressed whenever
+        the percentage is, since with the base beside them they would give it away.
+        """
+        yes, n = int(yes), int(n)
+        self.percent(f"{prefix}.pct_yes", yes, n, f"{label}: % yes")
+        self.add(Fact(f"{prefix}.n", n, f"{label}: number of cases (yes or no)", "count",
+                      suppressed=self.small(n)))
+        hidden = self.small(n) or self.small(yes) or self.small(n - yes)
+        values = {"yes": yes, "no": n - yes}
+        for name in counts:
+            self.add(Fact(f"{prefix}.{name}", values[name], f"{label}: number {name}",
+                          "count", suppressed=hidden))
 
     def build(self) -> Registry:
         return Registry(self._facts)
-
-

@@ -1,0 +1,153 @@
+"""Counts and percentages behind Tables 1, 2, B1, B2, Figure 2, Annex A and the text.
+
+Everything here returns counts (yes and the number answering yes or no), never
+rounded percentages: the facts stage turns counts into percentages once, and applies
+disclosure control to them. "Not applicable" and blanks are left out of every base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from bulletin.schema import NO, YES
+
+CHI_SQUARE = "chi-square test without continuity correction"
+FISHER = "Fisher's exact test (an expected count below 5)"
+NO_TEST = "no test (a group has no answers)"
+#: Fisher's exact test replaces chi-square when an expected count is below this.
+MIN_EXPECTED = 5
+
+
+def is_level(values: pd.Series, level: str) -> np.ndarray:
+    """Boolean mask of rows equal to `level`; missing values are never equal."""
+    return values.eq(level).fillna(False).to_numpy(dtype=bool)
+
+
+def yes_n(values: pd.Series) -> tuple[int, int]:
+    """(yes count, number answering yes or no) of a yes/no/not applicable column."""
+    yes = int(is_level(values, YES).sum())
+    return yes, yes + int(is_level(values, NO).sum())
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """A two-sided test of a difference between two proportions."""
+
+    p: float | None
+    statistic: float | None
+    test: str
+
+
+def difference_test(yes_a: int, n_a: int, yes_b: int, n_b: int) -> TestResult:
+    """Is the yes rate different in group a and group b?
+
+    Pearson's chi-square without continuity correction, as SPSS prints first in its
+    crosstabs; Fisher's exact test where an expected count is below 5 and the
+    chi-square approximation is poor. scipy does both, so no statistics are hand-made.
+    """
+    table = np.array([[yes_a, n_a - yes_a], [yes_b, n_b - yes_b]], dtype=float)
+    if (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any():
+        return TestResult(None, None, NO_TEST)
+    expected = stats.contingency.expected_freq(table)
+    if (expected < MIN_EXPECTED).any():
+        res = stats.fisher_exact(table.astype(int), alternative="two-sided")
+        return TestResult(float(res.pvalue), None, FISHER)
+    chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
+    return TestResult(float(p), float(chi2), CHI_SQUARE)
+
+
+def answers(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Yes count and base of each yes/no column (Tables 1 and 2)."""
+    rows = [(c, *yes_n(frame[c])) for c in columns]
+    return pd.DataFrame(rows, columns=["variable", "yes", "n"])
+
+
+def by_level(frame: pd.DataFrame, variable: str, levels: tuple[str, ...],
+             judgements: tuple[str, ...]) -> pd.DataFrame:
+    """Each judgement's yes count and base within each level of `variable` (B1, B2)."""
+    rows = []
+    for level in levels:
+        sub = frame[is_level(frame[variable], level)]
+        for j in judgements:
+            rows.append((variable, level, j, *yes_n(sub[j])))
+    return pd.DataFrame(rows, columns=["variable", "level", "judgement", "yes", "n"])
+
+
+def yes_no_tests(cells: pd.DataFrame, variable: str, judgements: tuple[str, ...],
+                 level_a: str = YES, level_b: str = NO) -> pd.DataFrame:
+    """The difference test of each judgement between two levels of `variable`."""
+    rows = []
+    for j in judgements:
+        a = cells[(cells.variable == variable) & (cells.level == level_a)
+                  & (cells.judgement == j)].iloc[0]
+        b = cells[(cells.variable == variable) & (cells.level == level_b)
+                  & (cells.judgement == j)].iloc[0]
+        t = difference_test(int(a.yes), int(a.n), int(b.yes), int(b.n))
+        rows.append((variable, j, t.p, t.statistic, t.test))
+    return pd.DataFrame(rows, columns=["variable", "judgement", "p", "statistic", "test"])
+
+
+def answer_counts(frame: pd.DataFrame, variable: str, by: str,
+                  levels: tuple[str, ...]) -> pd.DataFrame:
+    """Yes and no answers to `variable` within each level of `by` (Figure 2)."""
+    rows = []
+    for level in levels:
+        sub = frame[is_level(frame[by], level)]
+        yes, n = yes_n(sub[variable])
+        rows.append((level, yes, n - yes))
+    return pd.DataFrame(rows, columns=["level", "yes", "no"])
+
+
+def share_by(frame: pd.DataFrame, mask: np.ndarray, known: np.ndarray, by: str,
+             levels: tuple[str, ...]) -> pd.DataFrame:
+    """Within each level of `by`: rows where `mask` holds, out of rows where `known` holds."""
+    rows = []
+    for level in levels:
+        in_level = is_level(frame[by], level)
+        rows.append((level, int((mask & known & in_level).sum()),
+                     int((known & in_level).sum())))
+    return pd.DataFrame(rows, columns=["level", "count", "base"])
+
+
+def level_mix(frame: pd.DataFrame, variable: str, levels: tuple[str, ...], by: str,
+              by_levels: tuple[str, ...]) -> pd.DataFrame:
+    """Distribution of `variable` within each level of `by`; base = rows with it known."""
+    rows = []
+    known = frame[variable].notna().to_numpy(dtype=bool)
+    for by_level in by_levels:
+        in_by = is_level(frame[by], by_level) & known
+        base = int(in_by.sum())
+        for level in levels:
+            count = int((in_by & is_level(frame[variable], level)).sum())
+            rows.append((by_level, level, count, base))
+    return pd.DataFrame(rows, columns=["by", "level", "count", "base"])
+
+
+def providers(frame: pd.DataFrame, interviewed: np.ndarray) -> pd.DataFrame:
+    """Annex A: one row per provider (name and type together), in report order.
+
+    Wales and London each have a CRC and an NPS division, so a provider is its name
+    and type. Order: month of the report, then name; unknown months last.
+    """
+    work = pd.DataFrame({
+        "provider": frame["provider"].astype(str).to_numpy(),
+        "provider_type": frame["provider_type"].astype(str).to_numpy(),
+        "report_month": frame["report_month"].to_numpy(dtype=object),
+        "interviewed": interviewed.astype(int),
+    })
+    months = work.groupby(["provider", "provider_type"])["report_month"].agg(
+        lambda s: s.dropna().min() if s.notna().any() else None)
+    counts = work.groupby(["provider", "provider_type"]).agg(
+        cases=("interviewed", "size"), interviews=("interviewed", "sum"))
+    out = counts.join(months).reset_index()
+    out["_unknown"] = out["report_month"].isna()
+    out = out.sort_values(["_unknown", "report_month", "provider", "provider_type"],
+                          na_position="last").drop(columns="_unknown")
+    out["cases"] = out["cases"].astype(int)
+    out["interviews"] = out["interviews"].astype(int)
+    return out.reset_index(drop=True)[["provider", "provider_type", "report_month",
+                                       "cases", "interviews"]]

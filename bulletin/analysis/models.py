@@ -1,0 +1,115 @@
+"""The bulletin's three models (Annex B, Tables B3 to B5): one per inspector judgement.
+
+Each is a forward stepwise logistic regression (SPSS FSTEP, `bulletin.analysis.stepwise`)
+over the same candidates: the interview answers and the case and officer variables.
+This module only prepares the data the way the analysis defines it and decides the
+order in which a model's rows are printed; the selection itself lives in `stepwise`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bulletin.analysis.derive import levels
+from bulletin.analysis.stepwise import StepwiseResult, forward_stepwise
+from bulletin.config import AnalysisSettings
+from bulletin.schema import NO, YES
+
+CONSTANT = "constant"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One printed row of a model table.
+
+    kind: "block" (a categorical variable's overall test, on its reference row),
+    "level" (one level against the reference), "continuous" or "constant".
+    """
+
+    variable: str
+    level: str | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    judgement: str
+    result: StepwiseResult
+    rows: tuple[Row, ...]
+
+
+def _binary(values: pd.Series) -> pd.Series:
+    """yes -> 1, no -> 0; "not applicable" and blanks are missing."""
+    out = np.full(len(values), np.nan)
+    out[values.eq(YES).fillna(False).to_numpy(dtype=bool)] = 1.0
+    out[values.eq(NO).fillna(False).to_numpy(dtype=bool)] = 0.0
+    return pd.Series(out, index=values.index)
+
+
+def _yes_no(values: pd.Series) -> pd.Series:
+    """An interview answer as a two-level category; "not applicable" is missing."""
+    return values.where(values.isin([YES, NO])).astype("str")
+
+
+def is_continuous(frame: pd.DataFrame, variable: str) -> bool:
+    return pd.api.types.is_numeric_dtype(frame[variable].dtype)
+
+
+def model_frame(cases: pd.DataFrame, settings: AnalysisSettings, judgement: str,
+                ) -> pd.DataFrame:
+    """Outcome (0/1) and candidates, one row per interviewed case, missing where unknown.
+
+    Interview answers of "not applicable" become missing, so the case drops out of the
+    model (listwise, inside the selection) rather than forming a third level.
+    """
+    data = {judgement: _binary(cases[judgement])}
+    for v in settings.candidates:
+        column = cases[v]
+        if v in settings.question_keys:
+            data[v] = _yes_no(column)
+        elif pd.api.types.is_numeric_dtype(column.dtype):
+            data[v] = pd.to_numeric(column, errors="coerce").astype(float)
+        else:
+            data[v] = column.astype("str")
+    return pd.DataFrame(data, index=cases.index)
+
+
+def table_rows(result: StepwiseResult, settings: AnalysisSettings) -> tuple[Row, ...]:
+    """Print order of a model table: case and officer variables first, then the
+    interview answers, each in candidate order; levels in configured order; the
+    constant last."""
+    selected = set(result.selected)
+    questions = set(settings.question_keys)
+    ordered = [v for v in settings.candidates if v in selected and v not in questions]
+    ordered += [v for v in settings.candidates if v in selected and v in questions]
+    blocks = {b.variable for b in result.blocks}
+    rows: list[Row] = []
+    for v in ordered:
+        terms = [t for t in result.terms if t.variable == v]
+        if v not in blocks:
+            rows += [Row(v, None, "continuous") for _ in terms]
+            continue
+        if len(terms) > 1:
+            rows.append(Row(v, None, "block"))
+        rows += [Row(v, t.level, "level") for t in terms]
+    rows.append(Row(CONSTANT, None, "constant"))
+    return tuple(rows)
+
+
+def fit_models(cases: pd.DataFrame, settings: AnalysisSettings) -> tuple[ModelResult, ...]:
+    """One stepwise model per judgement, on the interviewed cases given."""
+    frames = {j: model_frame(cases, settings, j) for j in settings.judgement_keys}
+    any_frame = next(iter(frames.values()))
+    categorical = [v for v in settings.candidates if not is_continuous(any_frame, v)]
+    reference = {v: settings.reference_level(v) for v in categorical}
+    order = {v: levels(settings, v, cases) for v in categorical}
+    out = []
+    for j, frame in frames.items():
+        result = forward_stepwise(frame, j, settings.candidates, reference,
+                                  pin=settings.pin, pout=settings.pout,
+                                  removal=settings.removal_test, levels=order)
+        out.append(ModelResult(j, result, table_rows(result, settings)))
+    return tuple(out)
