@@ -6,6 +6,11 @@ what changes, so a new year's file stays a few lines long.
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
+import json
+import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +23,11 @@ PROJECT_DIR = PACKAGE_DIR.parent
 DEFAULTS_FILE = PACKAGE_DIR / "defaults.toml"
 EDITIONS_DIR = PROJECT_DIR / "editions"
 DEFAULT_EDITION = "2018-19"
+
+ID_RE = re.compile(r"^(\d{4})-(\d{2})$")
+NUMBER_RE = re.compile(r"^\d{4}/\d{2}$")
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+ID_EXPECTED = 'an edition id such as "2018-19" (a year and the next year\'s last two digits)'
 
 
 @dataclass(frozen=True)
@@ -145,71 +155,159 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 class _Reader:
-    """Pulls typed values out of a TOML table, collecting every fault with its key."""
+    """Pulls typed values out of a TOML table, collecting every fault with its key.
+
+    Faults are collected rather than raised so that an analyst editing a new edition
+    file sees every blank and typo at once, each naming the key and what it should hold.
+    """
 
     def __init__(self, file: Path) -> None:
         self.file = str(file)
         self.problems: list[Problem] = []
 
+    def fault(self, message: str, expected: str, value: object = None) -> None:
+        self.problems.append(Problem(self.file, message, expected,
+                                     value=None if value is None else str(value)))
+
     def get(self, table: dict[str, Any], key: str, kind: type | tuple[type, ...],
-            expected: str, default: Any = ...) -> Any:
+            expected: str, default: Any = ..., where: str = "") -> Any:
+        name = f"{where}{key}"
         if key not in table:
             if default is ...:
-                self.problems.append(Problem(self.file, f"missing key '{key}'", expected))
+                self.fault(f"missing key '{name}'", expected)
                 return None
             return default
         value = table[key]
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            self.problems.append(Problem(self.file, f"key '{key}' has the wrong type",
-                                         expected, value=str(value)))
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds:
+            self.fault(f"key '{name}' has the wrong type", expected, value)
+            return None
+        if isinstance(value, str) and not value.strip():
+            if default is ...:
+                self.fault(f"key '{name}' is empty", expected)
+            return None if default is ... else default
+        return value
+
+    def matches(self, key: str, value: str | None, pattern: re.Pattern[str],
+                expected: str) -> str | None:
+        if value is not None and not pattern.match(value):
+            self.fault(f"key '{key}' is not in the expected form", expected, value)
             return None
         return value
 
 
-def _analysis(raw: dict[str, Any], r: _Reader) -> AnalysisSettings | None:
-    questions = tuple(
-        Question(q["key"], q.get("standard", ""), q.get("text", q["key"]),
-                 bool(q.get("not_applicable", False)))
-        for q in raw.get("questions", [])
-    )
-    judgements = tuple(
-        Judgement(j["key"], j.get("short", j["key"]), j.get("text", j["key"]))
-        for j in raw.get("judgements", [])
-    )
-    bands = []
-    for name, spec in raw.get("bands", {}).items():
+def _strings(r: _Reader, raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = r.get(raw, key, list, "a list of names in quotes", [], where)
+    if value is None:
+        return ()
+    if not all(isinstance(v, str) and v for v in value):
+        r.fault(f"key '{where}{key}' has an entry that is not a name", "a list of names in "
+                "quotes", value)
+        return ()
+    return tuple(value)
+
+
+def _items(r: _Reader, raw: dict[str, Any], key: str, kind: type) -> tuple[Any, ...]:
+    """[[analysis.questions]] / [[analysis.judgements]] entries: each needs a string key."""
+    entries = r.get(raw, key, list, f"a list of [[analysis.{key}]] tables", [], "analysis.")
+    out = []
+    for i, e in enumerate(entries or (), start=1):
+        if not isinstance(e, dict) or not isinstance(e.get("key"), str) or not e["key"]:
+            r.fault(f"analysis.{key} entry {i} has no 'key'",
+                    "a table with key = \"...\" (a lower-case name)", e)
+            continue
+        if kind is Question:
+            out.append(Question(e["key"], str(e.get("standard", "")),
+                                str(e.get("text", e["key"])),
+                                bool(e.get("not_applicable", False))))
+        else:
+            out.append(Judgement(e["key"], str(e.get("short", e["key"])),
+                                 str(e.get("text", e["key"]))))
+    return tuple(out)
+
+
+def _bands(r: _Reader, raw: dict[str, Any]) -> tuple[Banding, ...]:
+    expected = '[label, lowest, highest] such as ["21-30", 21, 30] (highest may be left out)'
+    out = []
+    specs = r.get(raw, "bands", dict, "a table of bandings", {}, "analysis.")
+    for name, spec in (specs or {}).items():
+        if not isinstance(spec, dict):
+            r.fault(f"analysis.bands.{name} is not a table", "{ source = ..., bands = [...] }",
+                    spec)
+            continue
         parsed = []
         for b in spec.get("bands", []):
-            if not (isinstance(b, list) and 2 <= len(b) <= 3 and isinstance(b[0], str)):
-                r.problems.append(Problem(r.file, f"analysis.bands.{name}: malformed band",
-                                          "[label, lowest, highest]", value=str(b)))
+            if not (isinstance(b, list) and 2 <= len(b) <= 3 and isinstance(b[0], str)
+                    and all(isinstance(x, int) and not isinstance(x, bool) for x in b[1:])):
+                r.fault(f"analysis.bands.{name}: malformed band", expected, b)
                 continue
-            parsed.append(Band(b[0], int(b[1]), int(b[2]) if len(b) == 3 else None))
-        bands.append(Banding(name, spec.get("source", name), tuple(parsed)))
-    groupings = tuple(
-        Grouping(name, spec.get("source", name),
-                 tuple((g[0], tuple(g[1])) for g in spec.get("groups", [])))
-        for name, spec in raw.get("groupings", {}).items()
-    )
-    pin = r.get(raw, "pin", float, "a number between 0 and 1", 0.05)
-    pout = r.get(raw, "pout", float, "a number between 0 and 1", 0.10)
+            parsed.append(Band(b[0], b[1], b[2] if len(b) == 3 else None))
+        bands = tuple(parsed)
+        for a, b in zip(bands, bands[1:], strict=False):
+            if a.high is None or b.low <= a.high:
+                r.fault(f"analysis.bands.{name}: band '{b.label}' overlaps or follows an "
+                        "open band", "bands in increasing order that do not overlap",
+                        f"{a.label} then {b.label}")
+        bands_src = spec.get("source", name)
+        bands_src = bands_src if isinstance(bands_src, str) else name
+        out.append(Banding(name, bands_src, bands))
+    return tuple(out)
+
+
+def _groupings(r: _Reader, raw: dict[str, Any]) -> tuple[Grouping, ...]:
+    expected = 'groups = [["New level", ["old level", ...]], ...]'
+    out = []
+    specs = r.get(raw, "groupings", dict, "a table of groupings", {}, "analysis.")
+    for name, spec in (specs or {}).items():
+        groups = spec.get("groups", []) if isinstance(spec, dict) else None
+        ok = isinstance(groups, list) and all(
+            isinstance(g, list) and len(g) == 2 and isinstance(g[0], str)
+            and isinstance(g[1], list) and all(isinstance(x, str) for x in g[1])
+            for g in groups)
+        if not ok:
+            r.fault(f"analysis.groupings.{name} is malformed", expected, spec)
+            continue
+        out.append(Grouping(name, str(spec.get("source", name)),
+                            tuple((g[0], tuple(g[1])) for g in groups)))
+    return tuple(out)
+
+
+def _analysis(raw: dict[str, Any], r: _Reader) -> AnalysisSettings | None:
+    before = len(r.problems)
+    w = "analysis."
+    questions = _items(r, raw, "questions", Question)
+    judgements = _items(r, raw, "judgements", Judgement)
+    bands = _bands(r, raw)
+    groupings = _groupings(r, raw)
+    pin = r.get(raw, "pin", float, "a number between 0 and 1", 0.05, w)
+    pout = r.get(raw, "pout", float, "a number between 0 and 1", 0.10, w)
     if pin is not None and pout is not None and not 0 < pin < pout < 1:
-        r.problems.append(Problem(r.file, "analysis.pin must be below analysis.pout",
-                                  "0 < pin < pout < 1", value=f"pin={pin}, pout={pout}"))
-    removal = r.get(raw, "removal_test", str, '"lr", "wald" or "conditional"', "lr")
+        r.fault("analysis.pin must be below analysis.pout", "0 < pin < pout < 1",
+                f"pin={pin}, pout={pout}")
+    removal = r.get(raw, "removal_test", str, '"lr", "wald" or "conditional"', "lr", w)
     if removal not in (None, "lr", "wald", "conditional"):
-        r.problems.append(Problem(r.file, "analysis.removal_test is not known",
-                                  '"lr", "wald" or "conditional"', value=removal))
-    min_count = r.get(raw, "min_count", int, "a whole number", 5)
-    unreliable = r.get(raw, "unreliable_base", int, "a whole number", 30)
-    candidates = tuple(raw.get("candidates", ()))
-    if r.problems:
+        r.fault("analysis.removal_test is not known", '"lr", "wald" or "conditional"', removal)
+    min_count = r.get(raw, "min_count", int, "a whole number of at least 1", 5, w)
+    if min_count is not None and min_count < 1:
+        r.fault("key 'analysis.min_count' is too small", "a whole number of at least 1",
+                min_count)
+    unreliable = r.get(raw, "unreliable_base", int, "a whole number", 30, w)
+    candidates = _strings(r, raw, "candidates", w)
+    case_variables = _strings(r, raw, "case_variables", w)
+    reference = r.get(raw, "reference", dict, "a table of variable = \"reference level\"",
+                      {}, w) or {}
+    bad_refs = {k: v for k, v in reference.items() if not isinstance(v, str)}
+    if bad_refs:
+        r.fault("analysis.reference has a level that is not text",
+                'variable = "reference level"', bad_refs)
+    if len(r.problems) > before:
         return None
     return AnalysisSettings(
         questions=questions, judgements=judgements, candidates=candidates,
-        case_variables=tuple(raw.get("case_variables", ())),
-        reference=tuple(sorted(raw.get("reference", {}).items())),
-        bands=tuple(bands), groupings=groupings, pin=pin, pout=pout,
+        case_variables=case_variables, reference=tuple(sorted(reference.items())),
+        bands=bands, groupings=groupings, pin=pin, pout=pout,
         removal_test=removal, min_count=min_count, unreliable_base=unreliable,
     )
 
@@ -222,34 +320,98 @@ def edition_path(name_or_path: str | Path) -> Path:
     return EDITIONS_DIR / f"{name_or_path}.toml"
 
 
+def id_problem(edition_id: str) -> str | None:
+    """Why `edition_id` is not a valid edition id, or None when it is."""
+    m = ID_RE.match(edition_id)
+    if not m:
+        return "is not in the expected form"
+    if (int(m.group(1)) + 1) % 100 != int(m.group(2)):
+        return "does not name two consecutive years"
+    return None
+
+
+KNOWN_KEYS = ("id", "number", "title", "series", "authors", "fieldwork_start",
+              "fieldwork_end", "published", "data", "previous", "analysis")
+
+
+def _check_edition(r: _Reader, path: Path, v: dict[str, Any]) -> None:
+    """Checks beyond types: forms of ids, numbers and dates, and how they fit together."""
+    if v["id"] is not None:
+        why = id_problem(v["id"])
+        if why:
+            r.fault(f"key 'id' {why}", ID_EXPECTED, v["id"])
+        elif ID_RE.match(path.stem) and path.stem != v["id"]:
+            r.fault("key 'id' does not match the file name",
+                    f'id = "{path.stem}" in {path.name}', v["id"])
+    r.matches("number", v["number"], NUMBER_RE, 'a bulletin number such as "2020/01"')
+    start = r.matches("fieldwork_start", v["fieldwork_start"], MONTH_RE, "a month as YYYY-MM")
+    end = r.matches("fieldwork_end", v["fieldwork_end"], MONTH_RE, "a month as YYYY-MM")
+    if start and end and start > end:
+        r.fault("fieldwork_start is after fieldwork_end", "the first month, then the last",
+                f"{start} to {end}")
+    if v["published"] is not None:
+        try:
+            dt.date.fromisoformat(v["published"])
+            if not re.match(r"^\d{4}-\d{2}-\d{2}$", v["published"]):
+                raise ValueError
+        except ValueError:
+            r.fault("key 'published' is not a date", "a date as YYYY-MM-DD", v["published"])
+    if v["authors"] is not None and (
+            not v["authors"] or not all(isinstance(a, str) and a.strip() for a in v["authors"])):
+        r.fault("key 'authors' needs at least one name, each in quotes",
+                'authors = ["First Author", "Second Author"]', v["authors"])
+    prev = v["previous"]
+    if prev is not None:
+        why = id_problem(prev)
+        if why:
+            r.fault(f"key 'previous' {why}", ID_EXPECTED, prev)
+        elif v["id"] is not None and prev >= v["id"]:
+            r.fault("key 'previous' is not an earlier edition",
+                    f"an edition before {v['id']}", prev)
+        elif not (path.parent / f"{prev}.toml").is_file() and not edition_path(prev).is_file():
+            r.fault("key 'previous' names an edition with no file",
+                    f"an existing editions/{prev}.toml", prev)
+
+
+def _unknown_keys(r: _Reader, raw: dict[str, Any]) -> None:
+    """A misspelt optional key would otherwise be silently ignored (kept as an extra)."""
+    for k in raw:
+        if k in KNOWN_KEYS:
+            continue
+        near = difflib.get_close_matches(k, KNOWN_KEYS, n=1, cutoff=0.8)
+        if near:
+            r.fault(f"unknown key '{k}'", f"'{near[0]}' (check the spelling)")
+
+
 def load_edition(name_or_path: str | Path = DEFAULT_EDITION) -> Edition:
     path = edition_path(name_or_path)
     raw = _read_toml(path)
     defaults = _read_toml(DEFAULTS_FILE)
-    merged = _merge(defaults, {"analysis": raw.get("analysis", {})})
     r = _Reader(path)
+    own_analysis = r.get(raw, "analysis", dict, "an [analysis] table", {})
+    merged = _merge(defaults, {"analysis": own_analysis or {}})
     analysis = _analysis(merged["analysis"], r)
     ed = raw
     values = {
-        "id": r.get(ed, "id", str, "an edition id such as \"2018-19\""),
+        "id": r.get(ed, "id", str, ID_EXPECTED),
         "number": r.get(ed, "number", str, "a bulletin number such as \"2020/01\""),
         "title": r.get(ed, "title", str, "the bulletin's title"),
         "series": r.get(ed, "series", str, "the series name", "Research & Analysis Bulletin"),
-        "authors": r.get(ed, "authors", list, "a list of names"),
+        "authors": r.get(ed, "authors", list, "a list of names in quotes"),
         "fieldwork_start": r.get(ed, "fieldwork_start", str, "a month as YYYY-MM"),
         "fieldwork_end": r.get(ed, "fieldwork_end", str, "a month as YYYY-MM"),
         "published": r.get(ed, "published", str, "a date as YYYY-MM-DD"),
         "data": r.get(ed, "data", str, "the path of the case-level data file"),
         "previous": r.get(ed, "previous", str, "the id of last year's edition", None),
     }
+    _check_edition(r, path, values)
+    _unknown_keys(r, raw)
     if r.problems or analysis is None:
         raise BulletinError(f"{path}: the edition file has problems", tuple(r.problems))
     data_file = Path(values["data"])
     if not data_file.is_absolute():
         data_file = (path.parent / data_file).resolve()
-    known = {"id", "number", "title", "series", "authors", "fieldwork_start",
-             "fieldwork_end", "published", "data", "previous", "analysis"}
-    extra = tuple(sorted((k, v) for k, v in raw.items() if k not in known))
+    extra = tuple(sorted((k, v) for k, v in raw.items() if k not in KNOWN_KEYS))
     return Edition(
         id=values["id"], number=values["number"], title=values["title"],
         series=values["series"], authors=tuple(values["authors"]),
@@ -266,3 +428,106 @@ def default_settings() -> AnalysisSettings:
     if settings is None:
         raise BulletinError(f"{DEFAULTS_FILE}: defaults have problems", tuple(r.problems))
     return settings
+
+
+# -- starting next year's edition ------------------------------------------------------
+
+# Keys a new edition must not inherit: (key, what to write in the TODO comment).
+BLANKED = (
+    ("number", "this bulletin's number, e.g. \"2021/01\""),
+    ("fieldwork_start", "first month of this year's fieldwork, YYYY-MM"),
+    ("fieldwork_end", "last month of this year's fieldwork, YYYY-MM"),
+    ("published", "publication date, YYYY-MM-DD"),
+    ("data", "this year's case-level data file (a path relative to this file)"),
+)
+_KEY_LINE = re.compile(r"^([A-Za-z0-9_\-]+)\s*=")
+
+
+def edition_ids(directory: Path = EDITIONS_DIR) -> list[str]:
+    """Ids of the edition files in `directory`, oldest first."""
+    return sorted(p.stem for p in directory.glob("*.toml") if id_problem(p.stem) is None)
+
+
+def new_edition_text(new_id: str, base_id: str, base_text: str) -> str:
+    """`base_text` (last edition's file) rewritten for `new_id`.
+
+    Works on lines rather than re-serialising the TOML, so that the analyst's comments and
+    any [analysis] overrides carry over exactly as written.
+    """
+    old = tomllib.loads(base_text)
+    lines = base_text.splitlines()
+    while lines and (lines[0].startswith("#") or not lines[0].strip()):
+        lines.pop(0)  # the old edition's own description
+    y = int(new_id[:4])
+    out = [
+        f"# The {y}/{(y + 1) % 100:02d} edition, started from {base_id} by "
+        f"`python -m bulletin new-edition {new_id}`.",
+        "# Fill in every TODO, then check the data with",
+        f"#   python -m bulletin validate <data file> --edition {new_id}",
+        f"# and build with `python -m bulletin build --edition {new_id}`.",
+    ]
+    blanked = dict(BLANKED)
+    top_level = True
+    seen: set[str] = set()
+    for line in lines:
+        if line.lstrip().startswith("["):
+            if "previous" not in seen:
+                out.append(f'previous = "{base_id}"')
+                seen.add("previous")
+            top_level = False
+        m = _KEY_LINE.match(line) if top_level else None
+        key = m.group(1) if m else None
+        if key == "id":
+            out.append(f'id = "{new_id}"')
+        elif key in blanked:
+            was = old.get(key)
+            hint = f" (last edition: {json.dumps(was)})" if isinstance(was, str) else ""
+            out.append(f'{key} = ""  # TODO: {blanked[key]}{hint}')
+        elif key == "previous":
+            out.append(f'previous = "{base_id}"')
+        else:
+            out.append(line)
+        if key:
+            seen.add(key)
+    for key, what in BLANKED:
+        if key not in seen:
+            out.append(f'{key} = ""  # TODO: {what}')
+    if "previous" not in seen:
+        out.append(f'previous = "{base_id}"')
+    text = "\n".join(out) + "\n"
+    check = tomllib.loads(text)
+    if check.get("id") != new_id or check.get("previous") != base_id or any(
+            check.get(k) != "" for k, _ in BLANKED):
+        raise BulletinError(f"could not start {new_id} from {base_id}: the file's layout "
+                            "is unusual; copy it by hand and edit the keys "
+                            + ", ".join(["id", "previous", *blanked]))
+    return text
+
+
+def new_edition_command(new_id: str, directory: Path | None = None) -> int:
+    """Writes `<directory>/<new_id>.toml` from the latest earlier edition; never overwrites."""
+    directory = directory or EDITIONS_DIR
+    why = id_problem(new_id)
+    if why:
+        raise BulletinError(f"new edition id '{new_id}' {why}; expected {ID_EXPECTED}")
+    target = directory / f"{new_id}.toml"
+    if target.exists():
+        raise BulletinError(f"{target} already exists; refusing to overwrite it "
+                            "(delete or rename it first if you mean to start again)")
+    earlier = [i for i in edition_ids(directory) if i < new_id]
+    if not earlier:
+        raise BulletinError(f"{directory}: no edition before {new_id} to start from; "
+                            "expected a file such as editions/2018-19.toml")
+    base_id = earlier[-1]
+    base = directory / f"{base_id}.toml"
+    text = new_edition_text(new_id, base_id, base.read_text(encoding="utf-8"))
+    try:
+        with target.open("x", encoding="utf-8") as fh:
+            fh.write(text)
+    except FileExistsError:
+        raise BulletinError(f"{target} already exists; refusing to overwrite it") from None
+    todo = ", ".join(k for k, _ in BLANKED)
+    print(f"wrote {target} (from {base_id}; previous = \"{base_id}\")")
+    print(f"fill in the TODOs ({todo}), then build with "
+          f"`python -m bulletin build --edition {new_id}`", file=sys.stderr)
+    return 0
