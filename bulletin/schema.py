@@ -27,6 +27,9 @@ class Column:
     low: int | None = None  # plausible range for integers (inclusive)
     high: int | None = None
     interview: bool = False  # an interview answer: must be blank without an interview
+    # Known only from an RO interview (the answers, the RO's grade and caseload), so it
+    # must be blank on a case whose RO was not interviewed.
+    needs_interview: bool = False
 
 
 PROVIDER_TYPES = ("CRC", "NPS")
@@ -37,6 +40,29 @@ ROSH_LEVELS = ("Low", "Medium", "High", "Very high")
 SUPERVISION_TYPES = ("Community sentence", "Post-custody")
 YES_NO = (YES, NO)
 YES_NO_NA = (YES, NO, NOT_APPLICABLE)
+
+# Spellings that always mean "missing", compared after trimming, ignoring capitals and
+# treating runs of spaces, "_" and "-" alike (so "-" and "--" are blank too).
+MISSING_SPELLINGS = ("", "n/a", "na", ".")
+# In a column that allows "not applicable", these mean that answer instead of missing:
+# the interview schedule and the inspection tool offer "N/A" as an answer there.
+NOT_APPLICABLE_SPELLINGS = ("not applicable", "n/a", "na", "n.a.")
+# Other accepted spellings of each canonical code (capitals and spacing never matter).
+# Only unambiguous ones: anything else is reported, never guessed.
+ALSO_ACCEPTED: dict[str, tuple[str, ...]] = {
+    YES: ("y", "1", "true"),
+    NO: ("n", "0", "false"),
+    "CRC": ("Community Rehabilitation Company",),
+    "NPS": ("National Probation Service",),
+    "Probation Officer": ("PO",),
+    "Probation Service Officer": ("PSO", "Probation Services Officer"),
+    "Other or not clear": ("Other", "Not clear"),
+    "Male": ("M",),
+    "Female": ("F",),
+    "Ethnic minority": ("Minority ethnic", "BAME", "BME"),
+    "Community sentence": ("Community order",),
+    "Post-custody": ("Post custody", "Licence", "License"),
+}
 
 
 def columns(settings: AnalysisSettings) -> tuple[Column, ...]:
@@ -54,14 +80,17 @@ def columns(settings: AnalysisSettings) -> tuple[Column, ...]:
         Column("ro_interviewed", "category", "Whether the responsible officer (RO) was "
                "interviewed about this case.", YES_NO, blank_allowed=False),
         Column("ro_grade", "category", "Grade of the responsible officer.", RO_GRADES,
-               blank_means="not recorded (always blank without an interview)"),
+               blank_means="not recorded (always blank without an interview)",
+               needs_interview=True),
         Column("caseload", "integer", "The RO's current caseload (cases, full-time "
                "equivalent), as stated at interview.", low=1, high=200,
-               blank_means="not recorded (always blank without an interview)"),
+               blank_means="not recorded (always blank without an interview)",
+               needs_interview=True),
     )
     questions = tuple(
         Column(q.key, "category", f"RO interview ({q.standard}): {q.text}",
                YES_NO_NA if q.not_applicable else YES_NO, interview=True,
+               needs_interview=True,
                blank_means="not asked or not answered; always blank without an interview")
         for q in settings.questions
     )
