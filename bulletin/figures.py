@@ -1,0 +1,315 @@
+"""Figures 2-5: one message per chart, drawn from the facts registry alone.
+
+Charts follow the Analysis Function guidance: one message each (it is the title), bars
+labelled directly instead of through a legend, no gridlines or boxes, a colour palette
+that stays distinguishable in greyscale, and the values written on the bars so that
+nobody has to read them off an axis. A suppressed value is never drawn: its bar is left
+out and marked "[c]", as in the tables.
+
+The SVG keeps its text as text (searchable in the PDF, readable by screen readers) and is
+byte-for-byte reproducible: fixed hash salt, no date in the metadata.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from bulletin.config import Edition
+from bulletin.facts import Fact, Registry, slug
+
+DARK_BLUE = "#12436D"
+ORANGE = "#F46A25"
+TURQUOISE = "#28A197"
+DARK_PINK = "#801650"
+TEXT = "#0B0C0C"
+GREY = "#505A5F"
+SUPPRESSED = "[c]"
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+
+STYLE = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "bulletin",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["Liberation Sans", "DejaVu Sans"],
+    "font.size": 9,
+    "text.color": TEXT,
+    "axes.labelcolor": TEXT,
+    "xtick.color": TEXT,
+    "ytick.color": GREY,
+    "axes.edgecolor": GREY,
+    "axes.linewidth": 0.6,
+}
+WIDTH_IN = 6.3  # the print page's text width
+
+
+@dataclass(frozen=True)
+class Figure:
+    number: int
+    id: str
+    title: str
+    svg: str
+    alt: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar: where it sits, its label, and the fact behind it."""
+
+    group: str
+    series: str
+    fact: Fact
+
+    @property
+    def shown(self) -> bool:
+        return not self.fact.suppressed and self.fact.value is not None
+
+
+# -- wording from the data ---------------------------------------------------------------
+
+def pct(value: float) -> str:
+    return f"{value:.0f}%"
+
+
+def _month(yyyy_mm: str) -> str:
+    y, m = yyyy_mm.split("-")
+    return f"{MONTHS[int(m) - 1]} {y}"
+
+
+def source_line(edition: Edition, what: str) -> str:
+    return (f"Source: HM Inspectorate of Probation, {what}, inspections with fieldwork "
+            f"{_month(edition.fieldwork_start)} to {_month(edition.fieldwork_end)}.")
+
+
+def _value_text(bar: Bar, unit: str) -> str:
+    if not bar.shown:
+        return "suppressed (fewer than 5 cases)"
+    v = bar.fact.value
+    text = pct(float(v)) if unit == "%" else f"{int(v)}"
+    if unit == "%" and bar.fact.base is not None:
+        text += f" of {bar.fact.base}"
+    return text
+
+
+def describe(kind: str, message: str, bars: Sequence[Bar], unit: str) -> str:
+    """Alt text: what the chart is, what it shows, and every value in it."""
+    groups: dict[str, list[str]] = {}
+    for b in bars:
+        groups.setdefault(b.group, []).append(f"{b.series} {_value_text(b, unit)}"
+                                              if b.series else _value_text(b, unit))
+    values = "; ".join(f"{g}: {', '.join(v)}" for g, v in groups.items()).replace("\n", " ")
+    return f"{kind}. {message} Values: {values}."
+
+
+# -- drawing -----------------------------------------------------------------------------
+
+def _axes(height: float):  # -> (Figure, Axes); matplotlib imported lazily
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure as MplFigure
+
+    fig = MplFigure(figsize=(WIDTH_IN, height))
+    ax = fig.add_subplot()
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(axis="y", length=0, labelleft=False)
+    ax.tick_params(axis="x", length=0, pad=6)
+    return fig, ax
+
+
+def _svg(fig, title: str, alt: str) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.05,
+                metadata={"Date": None, "Creator": None})
+    svg = buf.getvalue()
+    # An accessible name for the standalone SVG (the web edition and screen readers).
+    head = (f'<title id="t">{escape(title)}</title>\n <desc id="d">{escape(alt)}</desc>\n')
+    return re.sub(r"(<svg\b[^>]*?)>", r'\1 role="img" aria-labelledby="t d">' + "\n " + head,
+                  svg, count=1)
+
+
+def _bars(ax, bars: Sequence[Bar], colours: dict[str, str], unit: str,
+          ymax: float, label_first_group: bool) -> None:
+    """Grouped bars with their values on top, and the series named on the first group."""
+    groups = list(dict.fromkeys(b.group for b in bars))
+    series = list(dict.fromkeys(b.series for b in bars))
+    width = 0.8 / len(series)
+    for b in bars:
+        x = groups.index(b.group) + (series.index(b.series) - (len(series) - 1) / 2) * width
+        if not b.shown:
+            ax.text(x, ymax * 0.02, SUPPRESSED, ha="center", va="bottom", color=GREY)
+            continue
+        v = float(b.fact.value)
+        ax.bar(x, v, width * 0.92, color=colours[b.series], linewidth=0)
+        text = pct(v) if unit == "%" else f"{int(v)}"
+        ax.text(x, v + ymax * 0.015, text, ha="center", va="bottom", fontsize=8.5)
+        if label_first_group and b.group == groups[0] and b.series:
+            ax.text(x, v + ymax * 0.075, b.series, ha="center", va="bottom",
+                    fontsize=8.5, fontweight="bold", color=colours[b.series],
+                    linespacing=1.1)
+    ax.set_xticks(range(len(groups)), groups)
+    ax.set_ylim(0, ymax)
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+
+
+def _fact(registry: Registry, key: str) -> Fact:
+    try:
+        return registry[key]
+    except KeyError:
+        from bulletin.errors import BulletinError
+
+        raise BulletinError(f"figures: the facts registry has no {key!r}") from None
+
+
+# -- the four charts ---------------------------------------------------------------------
+
+def _caseload_labels(edition: Edition) -> tuple[str, ...]:
+    return edition.analysis.banding("caseload_band").labels
+
+
+def figure2(registry: Registry, edition: Edition) -> Figure:
+    labels = _caseload_labels(edition)
+    bars = [Bar(label, answer.capitalize(), _fact(registry, f"fig2.{slug(label)}.{answer}"))
+            for label in labels for answer in ("yes", "no")]
+    over = [b for b in bars if b.shown]
+    top = max(float(b.fact.value) for b in over) if over else 1.0
+    title = "Officers' view of whether their workload is manageable, by caseload"
+    message = _crossover_message(registry, labels)
+    fig, ax = _axes(3.0)
+    _bars(ax, bars, {"Yes": DARK_BLUE, "No": ORANGE}, "n", top * 1.2, True)
+    ax.set_xlabel("Number of cases held by the responsible officer", color=GREY)
+    ax.set_title("Number of officers answering yes and no", loc="left", fontsize=9,
+                 color=GREY)
+    alt = describe("Bar chart of the number of officers who said their workload was "
+                   "manageable (yes) or not (no), by caseload band", message, bars, "n")
+    return Figure(2, "figure2", title, _svg(fig, title, alt), alt,
+                  source_line(edition, "responsible officer interviews"))
+
+
+def _crossover_message(registry: Registry, labels: Sequence[str]) -> str:
+    """Where 'no' answers first outnumber 'yes' answers, said in words from the data."""
+    for label in labels:
+        yes = registry.get(f"fig2.{slug(label)}.yes")
+        no = registry.get(f"fig2.{slug(label)}.no")
+        if yes is None or no is None or yes.suppressed or no.suppressed:
+            continue
+        if (no.value or 0) > (yes.value or 0):
+            return (f"From caseloads of {label} upwards, more officers said their "
+                    f"workload was not manageable than said it was.")
+    return "In every caseload band, more officers said their workload was manageable."
+
+
+def figure3(registry: Registry, edition: Edition) -> Figure:
+    labels = _caseload_labels(edition)
+    bars = [Bar(label, "", _fact(registry, f"b1.caseload_band.{slug(label)}."
+                                           "sentence_implemented.pct_yes"))
+            for label in labels]
+    shown = [b for b in bars if b.shown]
+    values = [float(b.fact.value) for b in shown]
+    title = "Sentence implemented effectively, by the officer's caseload"
+    message = _caseload_message(registry, values)
+    fig, ax = _axes(2.8)
+    over = {label for label, band in zip(labels, edition.analysis.banding("caseload_band")
+                                         .bands, strict=True) if band.low > 50}
+    colours = {"": DARK_BLUE}
+    _bars(ax, bars, colours, "%", 110, False)
+    for patch, b in zip(ax.patches, shown, strict=True):
+        if b.group in over:
+            patch.set_facecolor(ORANGE)
+    if over and len(over) < len(labels):
+        first = labels.index(sorted(over, key=labels.index)[0])
+        ax.axvline(first - 0.5, color=GREY, linewidth=0.6, linestyle=(0, (2, 2)))
+        ax.text(first - 0.42, 104, "More than 50 cases", color=GREY, fontsize=8.5,
+                va="center")
+    ax.set_xlabel("Number of cases held by the responsible officer", color=GREY)
+    ax.set_title("Percentage of cases judged effective", loc="left", fontsize=9,
+                 color=GREY)
+    alt = describe("Bar chart of the percentage of cases in which the sentence was "
+                   "implemented effectively, by the officer's caseload band", message,
+                   bars, "%")
+    return Figure(3, "figure3", title, _svg(fig, title, alt), alt,
+                  source_line(edition, "case assessments and responsible officer interviews"))
+
+
+def _caseload_message(registry: Registry, values: Sequence[float]) -> str:
+    over = registry.get("fact.caseload_over_50.sentence_implemented.pct_yes")
+    under = registry.get("fact.caseload_up_to_50.sentence_implemented.pct_yes")
+    if over and under and over.value is not None and under.value is not None \
+            and not over.suppressed and not under.suppressed:
+        return (f"The sentence was implemented effectively in {pct(float(over.value))} of "
+                f"cases where the officer held more than 50 cases, against "
+                f"{pct(float(under.value))} where they held 50 or fewer.")
+    if values:
+        return (f"The share of cases in which the sentence was implemented effectively "
+                f"ranged from {pct(min(values))} to {pct(max(values))} across caseload bands.")
+    return "All values are suppressed."
+
+
+def _judgement_figure(number: int, registry: Registry, edition: Edition, title: str,
+                      kind: str, pairs: Sequence[tuple[str, str, str]],
+                      yes: str, no: str) -> Figure:
+    """Judgements (groups) split by an interview answer (yes and no bars)."""
+    bars = [Bar(group, series, _fact(registry, f"b1.{q}.{answer}.{j}.pct_yes"))
+            for group, q, j in pairs
+            for series, answer in ((yes, "yes"), (no, "no"))]
+    # The series are named on the first group's bars (direct labels), two short lines
+    # each so that a name is no wider than its bar.
+    gaps = []
+    for group, q, j in pairs:
+        a, b = registry.get(f"b1.{q}.yes.{j}.pct_yes"), registry.get(f"b1.{q}.no.{j}.pct_yes")
+        if a and b and not a.suppressed and not b.suppressed and a.value is not None \
+                and b.value is not None:
+            gaps.append(f"{group.lower()} {pct(float(a.value))} against "
+                        f"{pct(float(b.value))}")
+    message = (f"Judgements were more often positive where the officer answered yes "
+               f"({'; '.join(gaps)})." if gaps else "All values are suppressed.")
+    fig, ax = _axes(2.9)
+    _bars(ax, bars, {yes: DARK_BLUE, no: ORANGE}, "%", 125, True)
+    ax.set_title("Percentage of cases judged effective", loc="left", fontsize=9,
+                 color=GREY)
+    alt = describe(kind, message, bars, "%")
+    return Figure(number, f"figure{number}", title, _svg(fig, title, alt), alt,
+                  source_line(edition, "case assessments and responsible officer interviews"))
+
+
+def figure4(registry: Registry, edition: Edition) -> Figure:
+    pairs = [(j.short, "skills_knowledge", j.key) for j in edition.analysis.judgements]
+    return _judgement_figure(
+        4, registry, edition,
+        "Inspectors' judgements, by whether the officer felt they had the skills, "
+        "ability and knowledge to supervise their caseload",
+        "Bar chart of the percentage of cases judged effective on each of the three "
+        "judgements, for officers who said they had the necessary skills (yes) and "
+        "those who said they did not (no)", pairs, "Has the\nskills", "Lacks the\nskills")
+
+
+def figure5(registry: Registry, edition: Edition) -> Figure:
+    short = {j.key: j.short for j in edition.analysis.judgements}
+    pairs = [(f"{short['supports_desistance']}\n(relationships for desistance)",
+              "relationships_desistance", "supports_desistance"),
+             (f"{short['supports_safety']}\n(relationships to manage risk of harm)",
+              "relationships_harm", "supports_safety")]
+    fig = _judgement_figure(
+        5, registry, edition,
+        "Desistance and safety judgements, by whether the officer said relationships "
+        "with other agencies were effective",
+        "Bar chart of the percentage of cases judged to support desistance, by whether "
+        "the officer said relationships with other agencies to support desistance were "
+        "effective, and of cases judged to support safety, by whether relationships to "
+        "manage the risk of harm were effective", pairs, "Effective", "Not\neffective")
+    return fig
+
+
+def make_figures(registry: Registry, edition: Edition) -> tuple[Figure, ...]:
+    """Figures 2-5 (Figure 1, the standards framework, is hand-made artwork)."""
+    import matplotlib
+
+    with matplotlib.rc_context(STYLE):
+        return (figure2(registry, edition), figure3(registry, edition),
+                figure4(registry, edition), figure5(registry, edition))

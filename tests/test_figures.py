@@ -1,0 +1,152 @@
+"""Figures 2-5 from a small hand-made registry: values, suppression, alt text, bytes."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from bulletin.config import load_edition
+from bulletin.facts import Fact, Registry, RegistryBuilder, slug
+from bulletin.figures import Figure, make_figures
+
+EDITION = load_edition("2018-19")
+BANDS = EDITION.analysis.banding("caseload_band").labels
+JUDGEMENTS = EDITION.analysis.judgement_keys
+
+
+def _registry(small_band: str | None = None) -> Registry:
+    """Made-up answers: yes falls and no rises with caseload; one band may be tiny."""
+    b = RegistryBuilder()
+    for i, band in enumerate(BANDS):
+        yes, no = 90 - 12 * i, 20 + 9 * i
+        if band == small_band:
+            yes, no = 3, 2
+        b.count(f"fig2.{slug(band)}.yes", yes, f"{band}: yes")
+        b.count(f"fig2.{slug(band)}.no", no, f"{band}: no")
+        b.proportion(f"fig2.{slug(band)}", yes, yes + no, f"{band}")
+        n = 100 + i
+        b.proportion(f"b1.caseload_band.{slug(band)}.sentence_implemented",
+                     3 if band == small_band else n - 10 - 3 * i,
+                     4 if band == small_band else n, band)
+    for q, (y, n_) in {"skills_knowledge": ((811, 1000), (41, 80)),
+                       "relationships_desistance": ((700, 1000), (90, 200)),
+                       "relationships_harm": ((650, 1000), (60, 190))}.items():
+        for j_index, j in enumerate(JUDGEMENTS):
+            b.proportion(f"b1.{q}.yes.{j}", y[0] - 37 * j_index, y[1], f"{q} yes {j}")
+            b.proportion(f"b1.{q}.no.{j}", n_[0] - 3 * j_index, n_[1], f"{q} no {j}")
+    b.add(Fact("fact.caseload_over_50.sentence_implemented.pct_yes", 71.4, "over", "percent"))
+    b.add(Fact("fact.caseload_up_to_50.sentence_implemented.pct_yes", 84.2, "under",
+               "percent"))
+    return b.build()
+
+
+@pytest.fixture(scope="module")
+def figures() -> tuple[Figure, ...]:
+    return make_figures(_registry(), EDITION)
+
+
+def _texts(svg: str) -> list[str]:
+    root = ET.fromstring(svg.encode())
+    return ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_four_figures_numbered_with_ids(figures: tuple[Figure, ...]) -> None:
+    assert [(f.number, f.id) for f in figures] == [(n, f"figure{n}") for n in range(2, 6)]
+    for f in figures:
+        assert f.title and f.source.startswith("Source: HM Inspectorate of Probation")
+        assert "June 2018 to June 2019" in f.source
+
+
+def test_svg_is_valid_accessible_and_keeps_text(figures: tuple[Figure, ...]) -> None:
+    for f in figures:
+        root = ET.fromstring(f.svg.encode())
+        ns = "{http://www.w3.org/2000/svg}"
+        assert root.find(f"{ns}title").text == f.title
+        assert root.find(f"{ns}desc").text == f.alt
+        assert root.get("role") == "img"
+        assert _texts(f.svg), "labels must stay text (svg.fonttype none)"
+        assert "<path d=" in f.svg
+
+
+def test_figure2_draws_each_count(figures: tuple[Figure, ...]) -> None:
+    reg = _registry()
+    texts = _texts(figures[0].svg)
+    for band in BANDS:
+        for answer in ("yes", "no"):
+            assert str(reg[f"fig2.{slug(band)}.{answer}"].value) in texts
+        assert band in texts
+
+
+def test_figure3_prints_rounded_percentages(figures: tuple[Figure, ...]) -> None:
+    reg = _registry()
+    texts = _texts(figures[1].svg)
+    for band in BANDS:
+        v = reg[f"b1.caseload_band.{slug(band)}.sentence_implemented.pct_yes"].value
+        assert f"{v:.0f}%" in texts
+        assert f"{v:.0f}%" in figures[1].alt
+    assert "71%" in figures[1].alt and "84%" in figures[1].alt
+
+
+def test_figures4_and_5_show_yes_and_no_for_each_judgement(
+        figures: tuple[Figure, ...]) -> None:
+    reg = _registry()
+    fig4, fig5 = figures[2], figures[3]
+    for j in JUDGEMENTS:
+        for answer in ("yes", "no"):
+            v = reg[f"b1.skills_knowledge.{answer}.{j}.pct_yes"].value
+            assert f"{v:.0f}%" in _texts(fig4.svg)
+            assert f"{v:.0f}%" in fig4.alt
+    for q, j in (("relationships_desistance", "supports_desistance"),
+                 ("relationships_harm", "supports_safety")):
+        for answer in ("yes", "no"):
+            v = reg[f"b1.{q}.{answer}.{j}.pct_yes"].value
+            assert f"{v:.0f}%" in _texts(fig5.svg)
+    # direct labels instead of a legend
+    words = " ".join(_texts(fig4.svg))
+    assert "Has the" in words and "Lacks the" in words
+    assert "legend" not in fig4.svg
+
+
+def test_suppressed_values_are_never_drawn_as_numbers() -> None:
+    band = BANDS[2]
+    reg = _registry(small_band=band)
+    fig2, fig3 = make_figures(reg, EDITION)[:2]
+    assert reg[f"fig2.{slug(band)}.yes"].suppressed
+    texts2 = _texts(fig2.svg)
+    assert texts2.count("[c]") == 2 and "3" not in texts2 and "2" not in texts2
+    assert "suppressed" in fig2.alt
+    texts3 = _texts(fig3.svg)
+    assert "[c]" in texts3 and "75%" not in texts3
+    assert "75%" not in fig3.alt
+
+
+def test_palette_is_the_analysis_function_one(figures: tuple[Figure, ...]) -> None:
+    fills = set(re.findall(r"fill: (#[0-9a-fA-F]{6})", "".join(f.svg for f in figures)))
+    bar_colours = fills - {"#ffffff", "#0b0c0c", "#505a5f"}
+    assert bar_colours and bar_colours <= {"#12436d", "#f46a25", "#28a197", "#801650"}
+
+
+def test_same_registry_same_bytes(figures: tuple[Figure, ...]) -> None:
+    again = make_figures(_registry(), EDITION)
+    assert [f.svg for f in again] == [f.svg for f in figures]
+    assert "dc:date" not in figures[0].svg
+
+
+def test_alt_text_changes_with_the_data(figures: tuple[Figure, ...]) -> None:
+    b = RegistryBuilder()
+    for key, fact in _registry().items():
+        if key == "b1.skills_knowledge.no.supports_safety.pct_yes":
+            fact = Fact(key, 12.0, fact.label, fact.unit, 6, 50)
+        b.add(fact)
+    other = make_figures(b.build(), EDITION)[2]
+    assert "12%" in other.alt and "12%" not in figures[2].alt
+
+
+def test_missing_fact_is_a_clear_error() -> None:
+    from bulletin.errors import BulletinError
+
+    reg = Registry([f for k, f in _registry().items() if not k.startswith("fig2.71+")])
+    with pytest.raises(BulletinError, match="fig2.71"):
+        make_figures(reg, EDITION)
