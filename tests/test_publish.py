@@ -1,0 +1,163 @@
+"""The publisher: what it writes, and that a failed build leaves the last output alone."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from bulletin.errors import BulletinError
+from bulletin.facts import Registry, RegistryBuilder
+from bulletin.publish import publish, write_numbers
+
+HEAD = ('<html lang="en-GB"><head><meta charset="utf-8"><title>A test bulletin</title>'
+        '<meta name="author" content="A. Author"><link rel="stylesheet" href="print.css">'
+        '</head>')
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str
+    rows: tuple[tuple[str, str], ...]
+
+    def to_csv(self) -> str:
+        return "".join(f"{a},{b}\n" for a, b in self.rows)
+
+
+@dataclass(frozen=True)
+class Doc:
+    html_print: str
+    html_web: str = "<!DOCTYPE html><html lang='en-GB'><title>web</title><p>web</p></html>"
+    tables: tuple[Table, ...] = field(default=(Table("table1", (("a", "1"),)),))
+    title: str = "A test bulletin"
+
+
+@dataclass(frozen=True)
+class Fig:
+    id: str
+    svg: str
+
+
+def _doc(body: str = "<h2 id='s'>Section</h2><p>Seventy-eight per cent.</p>") -> Doc:
+    return Doc(f"{HEAD}<body>{body}</body></html>")
+
+
+def _registry(yes: int = 78) -> Registry:
+    b = RegistryBuilder()
+    b.proportion("table2.sentence_implemented", yes, 100, "Sentence implemented")
+    return b.build()
+
+
+FIGS = (Fig("figure2", '<svg xmlns="http://www.w3.org/2000/svg"/>'),)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pub") / "2018-19"
+    publish(_doc(), _registry(), FIGS, out, ("pdf", "html", "csv", "numbers"),
+            published="2020-02-01")
+    return out
+
+
+def test_writes_every_output(built: Path) -> None:
+    names = set(_snapshot(built))
+    assert names == {"bulletin.pdf", "bulletin.html", "numbers.csv", "numbers.json",
+                     "tables/table1.csv", "figures/figure1.svg", "figures/figure2.svg"}
+    assert (built / "numbers.csv").read_text() == _registry().to_csv()
+    assert (built / "numbers.json").read_text() == _registry().to_json()
+    assert (built / "tables/table1.csv").read_text() == "a,1\n"
+    assert (built / "bulletin.html").read_text() == Doc("").html_web
+    assert (built / "bulletin.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_pdf_metadata_and_tags(built: Path) -> None:
+    info = subprocess.run(["pdfinfo", str(built / "bulletin.pdf")], capture_output=True,
+                          text=True, check=True).stdout
+    assert "A test bulletin" in info and "A. Author" in info
+    assert "Tagged:          yes" in info
+    assert "Feb  1 00:00:00 2020" in info  # the edition's date, not the clock
+    assert "Page size:       595.276 x 841.89 pts (A4)" in info
+    text = subprocess.run(["pdftotext", "-layout", str(built / "bulletin.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "Page 1 of 1" in text
+
+
+def test_same_inputs_same_pdf_bytes(tmp_path: Path, built: Path) -> None:
+    publish(_doc(), _registry(), FIGS, tmp_path / "again", ("pdf",), published="2020-02-01")
+    assert (tmp_path / "again/bulletin.pdf").read_bytes() == \
+        (built / "bulletin.pdf").read_bytes()
+
+
+def _first_build(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    out = tmp_path / "out"
+    publish(_doc(), _registry(), FIGS, out, ("html", "csv", "numbers"))
+    return out, _snapshot(out)
+
+
+def test_refused_image_fails_and_keeps_previous_output(tmp_path: Path) -> None:
+    out, before = _first_build(tmp_path)
+    bad = _doc('<p>x</p><img src="file:///etc/passwd" alt="x">')
+    with pytest.raises(BulletinError, match="/etc/passwd"):
+        publish(bad, _registry(yes=12), FIGS, out, ("pdf", "html", "csv", "numbers"))
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging left over
+
+
+def test_failure_half_way_keeps_previous_output(tmp_path: Path) -> None:
+    out, before = _first_build(tmp_path)
+
+    class Broken(Table):
+        def to_csv(self) -> str:
+            raise RuntimeError("disk full")
+
+    doc = Doc(_doc().html_print, "<p>new</p>", (Table("table1", (("b", "2"),)),
+                                                Broken("table2", ())))
+    with pytest.raises(RuntimeError, match="disk full"):
+        publish(doc, _registry(yes=12), FIGS, out, ("html", "csv", "numbers"))
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_undefined_contents_target_fails_the_build(tmp_path: Path) -> None:
+    body = '<p><a href="#nowhere" style="">x</a></p>'
+    doc = Doc(f"{HEAD}<body><style>a::after {{ content: target-counter(attr(href), page) }}"
+              f"</style>{body}</body></html>")
+    with pytest.raises(BulletinError, match="nowhere"):
+        publish(doc, _registry(), FIGS, tmp_path / "out", ("pdf",))
+    assert not (tmp_path / "out").exists()
+
+
+def test_write_numbers_keeps_other_outputs(tmp_path: Path) -> None:
+    out, before = _first_build(tmp_path)
+    write_numbers(_registry(yes=12), out)
+    after = _snapshot(out)
+    assert after["numbers.csv"].decode() == _registry(yes=12).to_csv()
+    assert after["bulletin.html"] == before["bulletin.html"]
+    assert after["tables/table1.csv"] == before["tables/table1.csv"]
+
+
+def test_rebuilt_tables_leave_no_stale_csv(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    two = Doc("", tables=(Table("table1", ()), Table("table2", ())))
+    publish(two, _registry(), FIGS, out, ("csv",))
+    publish(Doc("", tables=(Table("table1", ()),)), _registry(), FIGS, out, ("csv",))
+    assert sorted(p.name for p in (out / "tables").iterdir()) == ["table1.csv"]
+
+
+def test_only_requested_formats_are_written(tmp_path: Path) -> None:
+    publish(Doc("unused"), _registry(), FIGS, tmp_path / "out", ("numbers",))
+    assert sorted(_snapshot(tmp_path / "out")) == ["numbers.csv", "numbers.json"]
+
+
+def test_output_path_that_is_a_file_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("not a folder")
+    with pytest.raises(BulletinError, match="not a folder"):
+        write_numbers(_registry(), tmp_path / "out")
+    assert (tmp_path / "out").read_text() == "not a folder"
