@@ -174,17 +174,18 @@ def random_cases(n: int = 700, seed: int = 7) -> pd.DataFrame:
     """A random canonical frame with a real effect of one question, for the whole stage."""
     rng = np.random.default_rng(seed)
     interviewed = rng.random(n) < 0.7
-    pick = lambda options: rng.choice(options, n).astype(object)  # noqa: E731
+    pick = lambda options, p=None: rng.choice(options, n, p=p).astype(object)  # noqa: E731
     answers = {}
     for q in S.questions:
-        a = pick(["yes", "no", "not applicable"] if q.not_applicable else ["yes", "no"])
+        a = (pick(["yes", "no", "not applicable"], [0.45, 0.45, 0.1]) if q.not_applicable
+             else pick(["yes", "no"]))
         a[~interviewed] = None
-        a[rng.random(n) < 0.03] = None
+        a[rng.random(n) < 0.01] = None
         answers[q.key] = a
     skills = answers["skills_knowledge"] == "yes"
     judged = {}
     for j in S.judgement_keys:
-        p = 1 / (1 + np.exp(-(-0.4 + 1.3 * skills)))
+        p = 1 / (1 + np.exp(-(-1.0 + 2.0 * skills)))
         judged[j] = np.where(rng.random(n) < p, "yes", "no").astype(object)
         judged[j][rng.random(n) < 0.02] = None
     judged["supports_safety"][rng.random(n) < 0.1] = "not applicable"
