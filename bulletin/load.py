@@ -326,7 +326,7 @@ def _read_excel(path: Path, data: bytes) -> RawTable:
     try:
         with pd.ExcelFile(path, engine="openpyxl") as book:
             sheets = book.sheet_names
-            grid = book.parse(sheets[0], header=None, dtype=object)
+            grid = pd.read_excel(book, sheet_name=sheets[0], header=None, dtype=object)
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
         raise BulletinError(f"{name}: cannot be read as an Excel workbook "
                             f"({type(exc).__name__}: {exc})") from None
