@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bulletin.analysis.logit import Term
 from bulletin.analysis.models import ModelResult
 from bulletin.analysis.run import AnalysisResults
 from bulletin.config import AnalysisSettings, Edition
@@ -122,7 +123,7 @@ def _annex_a(b: RegistryBuilder, r: AnalysisResults) -> None:
                 f"{name}: cases with a responsible officer interview")
 
 
-def _term(b: RegistryBuilder, key: str, what: str, t: object) -> None:
+def _term(b: RegistryBuilder, key: str, what: str, t: Term) -> None:
     b.number(f"{key}.b", t.b, f"{what}: coefficient B", "coefficient")
     b.number(f"{key}.se", t.se, f"{what}: standard error of B", "coefficient")
     b.number(f"{key}.wald", t.wald, f"{what}: Wald statistic (1 df)", "statistic")

@@ -12,6 +12,7 @@ import pandas as pd
 
 from bulletin.config import AnalysisSettings, Banding, Grouping
 from bulletin.errors import BulletinError, Problem
+from bulletin.schema import columns
 
 _SETTINGS = "analysis settings"
 
@@ -95,8 +96,6 @@ def levels(settings: AnalysisSettings, variable: str, frame: pd.DataFrame) -> tu
     Configured bands and groupings keep their configured order; canonical categories
     keep the schema's order; anything else (not expected) is sorted after them.
     """
-    from bulletin.schema import columns
-
     bandings = {b.name: b.labels for b in settings.bands}
     groupings = {g.name: g.labels for g in settings.groupings}
     if variable in bandings:
