@@ -171,20 +171,20 @@ def score_tests(design: Design, model: Sequence[str], fit: Fit,
     inside = design.columns(model)
     outside_blocks = [design.block(v) for v in candidates]
     outside = np.asarray([c for b in outside_blocks for c in b], dtype=np.intp)
-    cols = np.concatenate([inside, outside])
-    x = design.x[:, cols]
-    cross = (x * w[:, None]).T @ x
-    k = len(inside)
-    a, b, zwz = cross[:k, :k], cross[:k, k:], cross[k:, k:]
+    # One weighted cross-product of the whole design, then A, B and Z'WZ are its blocks.
+    full = (design.x * w[:, None]).T @ design.x
+    a = full[np.ix_(inside, inside)]
+    b = full[np.ix_(inside, outside)]
+    zwz = full[np.ix_(outside, outside)]
     try:
         g = zwz - b.T @ linalg.cho_solve(linalg.cho_factor(a, check_finite=False), b,
                                          check_finite=False)
     except linalg.LinAlgError:
         g = zwz - b.T @ np.linalg.lstsq(a, b, rcond=None)[0]
-    u = x[:, k:].T @ r
+    u = design.x[:, outside].T @ r
     # Tolerance as SPSS judges redundancy: the share of a column's weighted variance
     # (about its weighted mean) left over after regressing it on the model's columns.
-    centred = np.diag(zwz) - cross[0, k:] ** 2 / cross[0, 0] if cross[0, 0] > 0 else \
+    centred = np.diag(zwz) - full[0, outside] ** 2 / full[0, 0] if full[0, 0] > 0 else \
         np.zeros(len(outside))
     tests: list[ScoreTest] = []
     pos = 0
@@ -254,18 +254,19 @@ class _Selector:
             df = len(j)
             keep = np.setdiff1d(np.arange(len(fit.beta)), j)
             reduced: Fit | None = None
-            start = fit.beta[keep]
+            # The reduced model's estimates approximated from the current fit
+            # (b1 + I11^-1 I12 b2): SPSS's conditional statistic uses them as they are,
+            # the likelihood-ratio test starts its refit there.
+            info = fit.info
+            start = fit.beta[keep] + np.linalg.lstsq(
+                info[np.ix_(keep, keep)], info[np.ix_(keep, j)] @ fit.beta[j], rcond=None)[0]
             if self.removal == "lr":
                 reduced = self.fit(rest, start)
                 stat = 2.0 * (fit.loglik - reduced.loglik)
             elif self.removal == "wald":
                 b = fit.beta[j]
                 stat = float(b @ np.linalg.lstsq(fit.cov[np.ix_(j, j)], b, rcond=None)[0])
-            else:  # conditional: one Newton-type step from the current estimates, no refit
-                info = fit.info
-                shift = np.linalg.lstsq(info[np.ix_(keep, keep)], info[np.ix_(keep, j)]
-                                        @ fit.beta[j], rcond=None)[0]
-                start = fit.beta[keep] + shift
+            else:
                 cols = self.design.columns(rest)
                 stat = 2.0 * (fit.loglik - loglik(self.design.x[:, cols] @ start,
                                                   self.design.y))
