@@ -38,6 +38,7 @@ class DataProblem(Problem):
 
     place: str = ""  # e.g. "line 14 of the file", "spreadsheet row 13", "case 12"
     kind: str = "other"
+    hint: str = ""  # e.g. "did you mean 'Male'?", shown after the value found
 
     def __str__(self) -> str:
         where = self.file
@@ -52,6 +53,8 @@ class DataProblem(Problem):
         text = f"{where}: {self.message}"
         if self.value is not None:
             text += f" (found {self.value!r})"
+        if self.hint:
+            text += f"; {self.hint}"
         if self.expected:
             text += f"; expected {self.expected}"
         return text
@@ -250,7 +253,8 @@ def _assemble(name: str, fmt: str, header: list[object],
     blank = 0
     unnamed_used: set[int] = set()
     for row, (place, record) in enumerate(records, start=1):
-        cells = [None if _is_blank(c) else c for c in record]
+        cells = [(c if c.strip() else None) if isinstance(c, str)
+                 else (None if _is_blank(c) else c) for c in record]
         if all(c is None for c in cells):
             blank += 1
             continue

@@ -158,14 +158,15 @@ def _match_columns(table: RawTable, cols: tuple[schema.Column, ...]
         if col.name in where:
             continue
         guess = difflib.get_close_matches(_column_key(col.name), list(spare), n=1, cutoff=0.6)
-        message = f"column '{col.name}' is missing"
+        hint = ""
         if guess:
             j = spare[guess[0]]
             suggested.add(j)
-            message += f"; did you mean {ref(j)}?"
+            hint = f"did you mean {ref(j)}?"
         problems.append(DataProblem(
-            table.file, message, f"a column named '{col.name}' (capitals, spaces, '-' and "
-            "'_' do not matter)", column=col.name, kind="columns-missing"))
+            table.file, f"column '{col.name}' is missing", f"a column named '{col.name}' "
+            "(capitals, spaces, '-' and '_' do not matter)", column=col.name,
+            kind="columns-missing", hint=hint))
     for j in extras:
         if j not in suggested:
             problems.append(DataProblem(
@@ -177,8 +178,8 @@ def _match_columns(table: RawTable, cols: tuple[schema.Column, ...]
 
 # --- cells ----------------------------------------------------------------------------
 
-# A parse outcome: (canonical value or None, fault kind or None, message, expected).
-Outcome = tuple[object, str | None, str, str]
+# A parse outcome: (canonical value or None, fault kind or None, message, expected, hint).
+Outcome = tuple[object, str | None, str, str, str]
 
 
 def _label_key(text: str) -> str:
@@ -225,11 +226,11 @@ def _parser(col: schema.Column) -> Callable[[object], Outcome]:
 
 def _parse_text(value: object) -> Outcome:
     if isinstance(value, UserMissing):
-        return None, None, "", ""
+        return None, None, "", "", ""
     text = " ".join(_text(value).split())
     if _label_key(text) in _MISSING:
-        return None, None, "", ""
-    return text, None, "", ""
+        return None, None, "", "", ""
+    return text, None, "", "", ""
 
 
 def _category_parser(col: schema.Column) -> Callable[[object], Outcome]:
@@ -248,18 +249,16 @@ def _category_parser(col: schema.Column) -> Callable[[object], Outcome]:
         if isinstance(value, UserMissing):
             label = _label_key(value.label or "")
             if allows_na and label in _NOT_APPLICABLE:
-                return schema.NOT_APPLICABLE, None, "", ""
-            return None, None, "", ""
+                return schema.NOT_APPLICABLE, None, "", "", ""
+            return None, None, "", "", ""
         key = _label_key(_text(value))
         if key in lookup:
-            return lookup[key], None, "", ""
+            return lookup[key], None, "", "", ""
         if key in _MISSING:
-            return None, None, "", ""
-        message = "not a known code"
+            return None, None, "", "", ""
         guess = difflib.get_close_matches(key, list(lookup), n=1, cutoff=0.75)
-        if guess:
-            message += f"; did you mean '{lookup[guess[0]]}'?"
-        return None, "code", message, expected
+        hint = f"did you mean '{lookup[guess[0]]}'?" if guess else ""
+        return None, "code", "not a known code", expected, hint
 
     return parse
 
@@ -282,10 +281,10 @@ def _parse_integer(value: object, col: schema.Column) -> Outcome:
     span = f"a whole number from {col.low} to {col.high}"
     expected = span + (f", or blank if {col.blank_means}" if col.blank_allowed else "")
     if isinstance(value, UserMissing):
-        return None, None, "", ""
+        return None, None, "", "", ""
     number: float | int
     if isinstance(value, bool | date | datetime):
-        return None, "number", "not a number", expected
+        return None, "number", "not a number", expected, ""
     if isinstance(value, numbers.Integral):
         number = int(value)
     elif isinstance(value, numbers.Real):
@@ -293,40 +292,40 @@ def _parse_integer(value: object, col: schema.Column) -> Outcome:
     else:
         text = _text(value).strip()
         if _label_key(text) in _MISSING:
-            return None, None, "", ""
+            return None, None, "", "", ""
         if _INT.fullmatch(text):
             number = int(text)
         elif _FLOAT.fullmatch(text):
             number = float(text)
         else:
-            return None, "number", "not a number", expected
+            return None, "number", "not a number", expected, ""
     if isinstance(number, float):
         if not math.isfinite(number):
-            return None, "number", "not a number", expected
+            return None, "number", "not a number", expected, ""
         if not number.is_integer():
-            return None, "whole-number", "not a whole number", expected
+            return None, "whole-number", "not a whole number", expected, ""
         number = int(number)
     if col.low is not None and number < col.low or col.high is not None and number > col.high:
-        return None, "range", f"outside the plausible range for {col.name}", expected
-    return number, None, "", ""
+        return None, "range", f"outside the plausible range for {col.name}", expected, ""
+    return number, None, "", "", ""
 
 
 def _parse_month(value: object) -> Outcome:
     expected = "a month written YYYY-MM, such as 2018-09, or blank if not known"
     if isinstance(value, UserMissing):
-        return None, None, "", ""
+        return None, None, "", "", ""
     if isinstance(value, date | datetime):  # a date cell in Excel or SPSS
-        return f"{value.year:04d}-{value.month:02d}", None, "", ""
+        return f"{value.year:04d}-{value.month:02d}", None, "", "", ""
     text = _text(value).strip()
     if _label_key(text) in _MISSING:
-        return None, None, "", ""
+        return None, None, "", "", ""
     if _MONTH.fullmatch(text):
-        return text, None, "", ""
-    message = "not a month written YYYY-MM"
+        return text, None, "", "", ""
     m = _MONTHISH.fullmatch(text)
+    hint = ""
     if m and 1 <= int(m.group(2)) <= 12:
-        message += f"; did you mean '{m.group(1)}-{int(m.group(2)):02d}'?"
-    return None, "month", message, expected
+        hint = f"did you mean '{m.group(1)}-{int(m.group(2)):02d}'?"
+    return None, "month", "not a month written YYYY-MM", expected, hint
 
 
 def _cache_key(value: object) -> object:
@@ -350,17 +349,17 @@ def _parse_column(table: RawTable, j: int, col: schema.Column
         if raw is None:
             values.append(None)
             continue
-        key = _cache_key(raw)
+        key = raw if isinstance(raw, str) else _cache_key(raw)
         outcome = cache.get(key)
         if outcome is None:
             outcome = cache[key] = parse(raw)
-        value, kind, message, expected = outcome
+        value, kind, message, expected, hint = outcome
         values.append(value)
         if kind is not None:
             failed.add(i)
             problems.append(DataProblem(
                 table.file, message, expected, row=table.rows[i], column=header,
-                value=_show(raw), place=table.place(i), kind=kind))
+                value=_show(raw), place=table.place(i), kind=kind, hint=hint))
     return values, problems, failed
 
 
@@ -530,7 +529,7 @@ def format_problems(problems: Iterable[Problem], cap: int = SHOW_PER_KIND) -> st
         chosen = [p for p in problems if p.severity == severity]
         if not chosen:
             continue
-        lines.append(f"{title} ({len(chosen):,})")
+        lines += ["", f"{title} ({len(chosen):,})"]
         groups: dict[str, list[Problem]] = defaultdict(list)
         for p in chosen:
             kind = getattr(p, "kind", "other")
@@ -546,6 +545,8 @@ def format_problems(problems: Iterable[Problem], cap: int = SHOW_PER_KIND) -> st
             if rest:
                 by_column = Counter(p.column or "(whole file)" for p in rest)
                 detail = ", ".join(f"{n:,} in '{c}'" for c, n in by_column.most_common(8))
+                if len(by_column) > 8:
+                    detail += f", and {len(by_column) - 8} more columns"
                 lines.append(f"  ... and {len(rest):,} more of this kind not shown "
                              f"({detail})")
     return "\n".join(lines)
@@ -562,4 +563,4 @@ def format_report(table: RawTable, problems: tuple[Problem, ...]) -> str:
                 "Fix the errors and run validate again; docs/data.md describes every column.")
     else:
         tail = f"OK: no errors, {_count(warnings, 'warning')}."
-    return "\n".join(x for x in (head, body, tail) if x)
+    return "\n".join([head, body, "", tail] if body else [head, tail])
