@@ -178,7 +178,7 @@ def figure2(registry: Registry, edition: Edition) -> Figure:
     bars = [Bar(label, answer.capitalize(), _fact(registry, f"fig2.{slug(label)}.{answer}"))
             for label in labels for answer in ("yes", "no")]
     over = [b for b in bars if b.shown]
-    top = max(float(b.fact.value) for b in over) if over else 1.0
+    top = max([float(b.fact.value) for b in over] + [1.0])  # 1: all zero or suppressed
     title = "Officers' view of whether their workload is manageable, by caseload"
     message = _crossover_message(registry, labels)
     fig, ax = _axes(3.0)

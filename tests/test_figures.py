@@ -150,3 +150,17 @@ def test_missing_fact_is_a_clear_error() -> None:
     reg = Registry([f for k, f in _registry().items() if not k.startswith("fig2.71+")])
     with pytest.raises(BulletinError, match="fig2.71"):
         make_figures(reg, EDITION)
+
+
+def test_tiny_data_all_suppressed_draws_no_number() -> None:
+    b = RegistryBuilder()
+    for key, fact in _registry().items():
+        if fact.unit in ("percent", "count"):
+            fact = Fact(key, fact.value, fact.label, fact.unit, fact.count, fact.base,
+                        suppressed=True)
+        b.add(fact)
+    for fig in make_figures(b.build(), EDITION):
+        numbers = [t for t in _texts(fig.svg) if re.search(r"\d", t)
+                   and t not in BANDS and "50" not in t]
+        assert numbers == [], (fig.id, numbers)
+        assert "suppressed" in fig.alt
