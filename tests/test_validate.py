@@ -393,3 +393,17 @@ def test_random_excel_sheets(grid: list[list[object]]) -> None:
     except IllegalCharacterError:  # openpyxl cannot write control characters
         return
     outcome("x.xlsx", buffer.getvalue())
+
+
+def test_docs_describe_every_column_and_spelling() -> None:
+    text = (PROJECT_DIR / "docs" / "data.md").read_text()
+    for col in schema.columns(SETTINGS):
+        assert f"| `{col.name}`" in text, col.name
+        for code in col.allowed:
+            assert f"`{code}`" in text, code
+    for code, others in schema.ALSO_ACCEPTED.items():
+        assert f"`{code}`" in text, code
+        for other in others:
+            assert other in text, other
+    for spelling in schema.NOT_APPLICABLE_SPELLINGS:
+        assert spelling in text, spelling
