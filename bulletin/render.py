@@ -1,0 +1,542 @@
+"""From facts, figures and templates to the bulletin's two HTML documents.
+
+The wording lives in `templates/` so that an editor can change a sentence without
+touching Python; this module makes that safe. Templates run in Jinja's sandbox with
+strict undefined names, see only plain values (facts, the edition's descriptive fields,
+never a registry, a path or a module), and reach numbers only through `fact("key")`
+and the filters of `bulletin.words`. Any fault (an unknown fact key, filter or name, a
+template reaching for Python internals) stops the build with a `BulletinError` naming the
+template file and line, so a typo can never ship as a blank or a wrong number.
+
+Each section file is rendered once: Jinja, then Markdown for `.md.j2` files. Tables,
+figures and quotes are put in as placeholders and swapped for their HTML after Markdown,
+so that Markdown never rewrites an SVG or a table; the swap is per medium (the print
+edition gets figures as `<img>` with alt text, which WeasyPrint tags for PDF/UA; the web
+edition gets inline SVG).
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import html
+import re
+import tomllib
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from markupsafe import Markup
+
+from bulletin import words
+from bulletin.config import PROJECT_DIR, Edition
+from bulletin.errors import BulletinError
+from bulletin.facts import Fact, Registry, slug
+from bulletin.tables import Table, build_tables, load_labels
+
+TEMPLATES_DIR = PROJECT_DIR / "templates"
+FIGURES_DIR = PROJECT_DIR / "figures"
+SECTIONS = "sections"
+BASE = "base.html.j2"
+CONTENTS = "contents"  # the section rendered last, from the other sections' headings
+FRONT = ("cover", "credits", "contents")  # placed before <main>
+ANNEX_PREFIX = "annex"
+SUPPRESSED_HTML = Markup('<abbr class="suppressed" title="figure withheld to protect '
+                         'confidentiality: too few cases">[c]</abbr>')
+_PLACEHOLDER = "XBULLETINBLOCKX{}XBULLETINBLOCKX"
+_PLACEHOLDER_RE = re.compile(r"(?:<p>\s*)?XBULLETINBLOCKX(\d+)XBULLETINBLOCKX(?:\s*</p>)?")
+_HEADING_RE = re.compile(r"<h([23])\b([^>]*)>(.*?)</h\1>", re.S)
+_ID_RE = re.compile(r'\bid="([^"]+)"')
+
+
+class FigureLike(Protocol):
+    """What a chart from `bulletin.figures` provides."""
+
+    number: int
+    id: str
+    title: str
+    svg: str
+    alt: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    html_print: str
+    html_web: str
+    tables: tuple[Table, ...]
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class EditionView:
+    """The edition as templates see it: descriptive text only (no paths, no settings
+    objects with methods a template could misuse)."""
+
+    id: str
+    number: str
+    title: str
+    series: str
+    authors: tuple[str, ...]
+    fieldwork_start: str
+    fieldwork_end: str
+    published: str
+    year: str  # "2018/19"
+    previous: str  # "2017/18", or "" where there is no previous edition
+    questions: tuple[tuple[str, str, str], ...]  # (key, standard, text)
+    judgements: tuple[tuple[str, str, str], ...]  # (key, short, text)
+    pin: float
+    pout: float
+    min_count: int
+
+    @classmethod
+    def of(cls, edition: Edition, has_previous: bool) -> EditionView:
+        a = edition.analysis
+        return cls(
+            id=edition.id, number=edition.number, title=edition.title,
+            series=edition.series, authors=tuple(edition.authors),
+            fieldwork_start=edition.fieldwork_start, fieldwork_end=edition.fieldwork_end,
+            published=edition.published, year=words.edition_label(edition.id),
+            previous=words.edition_label(edition.previous) if has_previous else "",
+            questions=tuple((q.key, q.standard, q.text) for q in a.questions),
+            judgements=tuple((j.key, j.short, j.text) for j in a.judgements),
+            pin=a.pin, pout=a.pout, min_count=a.min_count,
+        )
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    html: Markup
+    front: bool
+    annex: bool
+
+
+@dataclass
+class _Blocks:
+    """Placeholders handed out while the sections render, and their HTML per medium."""
+
+    items: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, print_html: str, web_html: str) -> Markup:
+        self.items.append({"print": print_html, "web": web_html})
+        return Markup("\n\n" + _PLACEHOLDER.format(len(self.items) - 1) + "\n\n")
+
+    def fill(self, text: str, medium: str) -> str:
+        return _PLACEHOLDER_RE.sub(lambda m: self.items[int(m.group(1))][medium], text)
+
+
+# -- the public entry point --------------------------------------------------------------
+
+def render_bulletin(registry: Registry, figures: tuple[FigureLike, ...], edition: Edition,
+                    previous: Registry | None = None, *,
+                    templates_dir: Path = TEMPLATES_DIR,
+                    figures_dir: Path = FIGURES_DIR) -> Document:
+    """The print and web HTML of the bulletin, and its tables."""
+    templates_dir = Path(templates_dir)
+    tables = build_tables(registry, edition, labels=load_labels(templates_dir / "labels.toml"))
+    blocks = _Blocks()
+    ctx = _Context(registry, figures, edition, previous, tables, blocks,
+                   templates_dir, Path(figures_dir))
+    env = make_environment(templates_dir, ctx)
+    names = section_files(templates_dir)
+    rendered: dict[str, str] = {}
+    for name in names:
+        if _section_name(name) != CONTENTS:
+            rendered[name] = render_section(env, name, {})
+    headings = extract_headings("\n".join(
+        text for name, text in rendered.items() if _section_name(name) not in FRONT))
+    for name in names:
+        if _section_name(name) == CONTENTS:
+            rendered[name] = render_section(env, name, {"headings": headings})
+    title = f"{edition.title}"
+    description = (f"{edition.series} {edition.number}, HM Inspectorate of Probation: "
+                   f"{edition.title}, inspections in {words.edition_label(edition.id)}.")
+    screen = templates_dir / "screen.css"
+    screen_css = screen.read_text(encoding="utf-8") if screen.is_file() else ""
+    out = {}
+    for medium in ("print", "web"):
+        sections = [Section(_section_name(n), Markup(blocks.fill(rendered[n], medium)),
+                            _section_name(n) in FRONT,
+                            _section_name(n).startswith(ANNEX_PREFIX)) for n in names]
+        out[medium] = _render(env, BASE, {
+            "medium": medium, "sections": sections, "title": title,
+            "description": description, "screen_css": Markup(screen_css),
+        })
+    return Document(title=title, html_print=out["print"], html_web=out["web"],
+                    tables=tables, published=edition.published)
+
+
+# -- environment -------------------------------------------------------------------------
+
+def section_files(templates_dir: Path) -> list[str]:
+    """The section templates in print order (their file names start with a number)."""
+    folder = templates_dir / SECTIONS
+    if not folder.is_dir():
+        raise BulletinError(f"{folder}: the templates folder has no sections")
+    return [f"{SECTIONS}/{p.name}" for p in sorted(folder.iterdir())
+            if p.name.endswith((".md.j2", ".html.j2"))]
+
+
+def _section_name(template: str) -> str:
+    """'sections/06-workload.md.j2' -> 'workload'."""
+    stem = Path(template).name.split(".")[0]
+    return re.sub(r"^\d+[-_]", "", stem)
+
+
+def make_environment(templates_dir: Path, ctx: _Context | None = None):
+    """The sandboxed Jinja environment with the bulletin's filters and globals."""
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(templates_dir)), undefined=StrictUndefined,
+        autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        finalize=_finalize,
+    )
+    env.globals.pop("lipsum", None)
+    env.filters.update({
+        "pct": _marked(words.pct), "pct1": _marked(words.pct1), "num": _marked(words.num),
+        "pval": _marked(words.pval), "in_words": _marked(words.in_words),
+        "proportion_in_words": _marked(words.in_words), "month": words.month,
+        "long_date": words.long_date, "complement": words.complement,
+        "stars": words.stars, "fixed": _marked(words.fixed), "capfirst": _capfirst,
+        "share_of": _marked(words.share_of),
+    })
+    env.globals.update({"compare": words.compare, "significant": words.significant})
+    if ctx is not None:
+        env.filters["since_last"] = ctx.since_last
+        env.globals.update(ctx.globals())
+    return env
+
+
+def _marked(fn: Callable[..., str]) -> Callable[..., str]:
+    """A filter whose suppression mark becomes the accessible <abbr> in the HTML."""
+    def wrapper(*args: Any, **kwargs: Any) -> str:
+        out = fn(*args, **kwargs)
+        return SUPPRESSED_HTML if out == words.SUPPRESSED else out
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _capfirst(text: Any) -> Any:
+    """Capital first letter, the rest untouched (Jinja's `capitalize` lowers the rest)."""
+    if isinstance(text, Markup) and text.startswith("<"):
+        return text
+    s = str(text)
+    out = s[:1].upper() + s[1:]
+    return Markup(out) if isinstance(text, Markup) else out
+
+
+def _finalize(value: Any) -> Any:
+    """A fact printed bare is formatted by its unit (and is never a raw float)."""
+    if isinstance(value, Fact):
+        out = words.display(value)
+        return SUPPRESSED_HTML if out == words.SUPPRESSED else out
+    return value
+
+
+# -- rendering with located errors -------------------------------------------------------
+
+def render_section(env: Any, name: str, extra: dict[str, Any]) -> str:
+    """One section: Jinja, then (for .md.j2) Markdown, with placeholders left in."""
+    text = _render(env, name, extra)
+    if name.endswith(".md.j2"):
+        import markdown
+
+        text = markdown.markdown(text, extensions=["attr_list", "toc", "sane_lists"],
+                                 output_format="html")
+    return text
+
+
+def _render(env: Any, name: str, extra: dict[str, Any]) -> str:
+    from jinja2 import TemplateNotFound, TemplateSyntaxError
+    from jinja2.exceptions import SecurityError, TemplateError
+
+    try:
+        return env.get_template(name).render(**extra)
+    except TemplateNotFound as exc:
+        raise BulletinError(f"template {exc.name!r} not found in {env.loader.searchpath[0]}"
+                            ) from None
+    except TemplateSyntaxError as exc:
+        where = _where(exc.filename or name, exc.lineno)
+        raise BulletinError(f"{where}: {exc.message}") from None
+    except SecurityError as exc:
+        where = _locate(exc, name)
+        raise BulletinError(f"{where}: refused: the template tried to reach Python "
+                            f"internals ({exc})") from None
+    except (TemplateError, BulletinError, ValueError, TypeError, KeyError,
+            AttributeError, ArithmeticError) as exc:
+        where = _locate(exc, name)
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise BulletinError(f"{where}: {message}") from None
+
+
+def _where(filename: str, lineno: int | None) -> str:
+    path = Path(filename)
+    try:
+        shown = str(path.resolve().relative_to(PROJECT_DIR))
+    except ValueError:
+        shown = str(path)
+    return f"{shown}, line {lineno}" if lineno else shown
+
+
+def _locate(exc: BaseException, name: str) -> str:
+    """The template file and line an error was raised from (Jinja rewrites the traceback
+    so that template frames carry the template's file name and line)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename.endswith(".j2")]
+    if frames:
+        return _where(frames[-1].filename, frames[-1].lineno)
+    return name
+
+
+# -- what templates can call -------------------------------------------------------------
+
+class _Context:
+    """The facts, figures and tables a template may use, behind small functions."""
+
+    def __init__(self, registry: Registry, figures: Sequence[FigureLike], edition: Edition,
+                 previous: Registry | None, tables: Sequence[Table], blocks: _Blocks,
+                 templates_dir: Path, figures_dir: Path) -> None:
+        self.registry = registry
+        self.figures = {f.number: f for f in figures}
+        self.edition = EditionView.of(edition, previous is not None)
+        try:
+            self.caseload_labels = edition.analysis.banding("caseload_band").labels
+        except KeyError:
+            self.caseload_labels = ()
+        self.previous = previous
+        self.tables = {t.id: t for t in tables}
+        self.blocks = blocks
+        self.templates_dir = templates_dir
+        self.figures_dir = figures_dir
+        self.quotes_data = _read_toml(templates_dir / "quotes.toml")
+        self.references = _read_toml(templates_dir / "references.toml").get("reference", [])
+
+    def globals(self) -> dict[str, Any]:
+        return {
+            "fact": self.fact, "has": self.has, "b1": self.b1, "edition": self.edition,
+            "previous": self.previous is not None, "figure": self.figure,
+            "artwork": self.artwork, "table": self.table, "quotes": self.quotes,
+            "cite": self.cite, "references": self.reference_list,
+            "caseload_cut": self.caseload_cut(), "in_model": self.in_model,
+            "question": self.question, "judgement": self.judgement,
+            "tipping_point": self.tipping_point,
+            "quotes_illustrative": bool(self.quotes_data.get("illustrative", False)),
+        }
+
+    # facts
+    def fact(self, *parts: str) -> Fact:
+        key = ".".join(str(p) for p in parts)
+        try:
+            return self.registry[key]
+        except KeyError:
+            close = difflib.get_close_matches(key, list(self.registry), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise BulletinError(f"unknown fact key {key!r}{hint}") from None
+
+    def has(self, *parts: str) -> bool:
+        return ".".join(str(p) for p in parts) in self.registry
+
+    def b1(self, question: str, judgement: str) -> dict[str, Fact]:
+        """The yes and no sides of one Annex B1 comparison, and the test's p."""
+        return {"yes": self.fact("b1", question, "yes", judgement, "pct_yes"),
+                "no": self.fact("b1", question, "no", judgement, "pct_yes"),
+                "p": self.fact("b1", question, "diff", judgement, "p")}
+
+    def in_model(self, judgement: str, variable: str) -> bool:
+        """Whether the stepwise selection kept `variable` in the judgement's model."""
+        prefix = f"model.{judgement}.{variable}."
+        return any(k.startswith(prefix) for k in self.registry)
+
+    def caseload_cut(self) -> int | None:
+        """The caseload threshold the narrative facts were cut at (fact.caseload_over_<n>)."""
+        for key in self.registry:
+            m = re.match(r"fact\.caseload_over_(\d+)\.", key)
+            if m:
+                return int(m.group(1))
+        return None
+
+    def tipping_point(self) -> str:
+        """The caseload band from which every band has more officers finding their workload
+        unmanageable than manageable (Figure 2's data), or "" if there is none."""
+        tip = ""
+        for label in self._caseload_bands():
+            f = self.registry.get(f"fig2.{slug(label)}.pct_yes")
+            if f is None or f.suppressed or f.value is None:
+                continue
+            tip = (tip or label) if f.value < 50 else ""
+        return tip
+
+    def _caseload_bands(self) -> tuple[str, ...]:
+        return self.caseload_labels
+
+    def question(self, key: str) -> str:
+        for k, _standard, text in self.edition.questions:
+            if k == key:
+                return text
+        raise BulletinError(f"unknown interview question {key!r}")
+
+    def judgement(self, key: str) -> str:
+        for k, short, _text in self.edition.judgements:
+            if k == key:
+                return short
+        raise BulletinError(f"unknown judgement {key!r}")
+
+    def since_last(self, key: str | Fact) -> str:
+        """'up from 46 per cent in 2018/19' etc.; '' without a previous edition."""
+        new = key if isinstance(key, Fact) else self.fact(key)
+        if self.previous is None:
+            return ""
+        from bulletin.diff import compare_fact
+
+        old = self.previous.get(new.key)
+        return words.since_last(new, old, self.edition.previous, compare_fact)
+
+    # blocks
+    def figure(self, number: int) -> Markup:
+        fig = self.figures.get(number)
+        if fig is None:
+            have = ", ".join(str(n) for n in sorted(self.figures)) or "none"
+            raise BulletinError(f"no figure {number} (figures made: {have})")
+        return self.blocks.add(*figure_html(fig.id, fig.number, fig.title, fig.svg,
+                                            fig.alt, fig.source))
+
+    def artwork(self, number: int, file: str, title: str, alt: str,
+                source: str = "") -> Markup:
+        """Hand-made artwork from figures/ (a plain file name: no folders)."""
+        if Path(file).name != file or not file.endswith(".svg"):
+            raise BulletinError(f"artwork {file!r}: give an .svg file name in figures/")
+        path = self.figures_dir / file
+        if not path.is_file():
+            raise BulletinError(f"artwork {path}: file not found")
+        svg = path.read_text(encoding="utf-8")
+        return self.blocks.add(*figure_html(f"figure{number}", number, title, svg, alt,
+                                            source))
+
+    def table(self, ref: str) -> Markup:
+        key = ref if ref.startswith("table") else f"table{ref}"
+        t = self.tables.get(key)
+        if t is None:
+            raise BulletinError(f"no table {ref!r} (tables: {', '.join(self.tables)})")
+        out = t.to_html()
+        return self.blocks.add(out, out)
+
+    def quotes(self, section: str) -> Markup:
+        items = self.quotes_data.get(section)
+        if not isinstance(items, list) or not items:
+            raise BulletinError(f"{self.templates_dir / 'quotes.toml'}: no quotes for "
+                                f"section {section!r}")
+        illustrative = bool(self.quotes_data.get("illustrative", False))
+        parts = []
+        for q in items:
+            if not isinstance(q, dict) or "text" not in q:
+                raise BulletinError(f"{self.templates_dir / 'quotes.toml'}: a quote in "
+                                    f"[{section}] has no text")
+            who = html.escape(str(q.get("who", "Responsible officer")))
+            note = " (illustrative)" if illustrative else ""
+            cls = "quote illustrative" if illustrative else "quote"
+            parts.append(f'<blockquote class="{cls}">\n<p class="quote-text">'
+                         f'{html.escape(str(q["text"]))}</p>\n'
+                         f'<p class="quote-attribution">{who}{note}</p>\n</blockquote>')
+        out = "\n".join(parts)
+        return self.blocks.add(out, out)
+
+    def cite(self, key: str, pinpoint: str = "") -> str:
+        for r in self.references:
+            if r.get("key") == key:
+                return f"{r['cite']}, {pinpoint}" if pinpoint else str(r["cite"])
+        raise BulletinError(f"templates/references.toml: no reference with key {key!r}")
+
+    def reference_list(self) -> list[dict[str, str]]:
+        fields = ("key", "cite", "authors", "year", "title", "in", "details", "publisher",
+                  "url")
+        return [{k: str(r.get(k, "")) for k in fields} for r in self.references]
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise BulletinError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BulletinError(f"{path}: not valid TOML: {exc}") from None
+
+
+# -- figures -----------------------------------------------------------------------------
+
+def figure_html(fig_id: str, number: int, title: str, svg: str, alt: str,
+                source: str) -> tuple[str, str]:
+    """(print, web) HTML of one figure: a tagged <img> for the PDF, inline SVG for the web."""
+    caption = f"<figcaption>Figure {number}: {html.escape(title)}</figcaption>"
+    src = f'\n<p class="figure-source">{html.escape(source)}</p>' if source else ""
+    clean = _strip_prolog(svg)
+    data = base64.b64encode(clean.encode("utf-8")).decode("ascii")
+    img = f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(alt)}">'
+    web_svg = accessible_svg(clean, alt, prefix=f"{fig_id}-")
+    wrap = ('<figure class="figure" id="{id}">\n<div class="figure-art">{art}</div>\n'
+            '{cap}{src}\n</figure>')
+    return (wrap.format(id=fig_id, art=img, cap=caption, src=src),
+            wrap.format(id=fig_id, art=web_svg, cap=caption, src=src))
+
+
+def _strip_prolog(svg: str) -> str:
+    start = svg.find("<svg")
+    if start < 0:
+        raise BulletinError("a figure's SVG has no <svg> element")
+    return svg[start:]
+
+
+def accessible_svg(svg: str, alt: str, prefix: str) -> str:
+    """Inline SVG with role="img", an accessible name and a <title>; ids made unique.
+
+    Several charts on one page would otherwise share ids (matplotlib's clip paths, or a
+    `<title id="t">`), and a reference would pick up another chart's element.
+    """
+    svg = _strip_prolog(svg)
+    ids = set(_ID_RE.findall(svg))
+    if ids:
+        def ref(name: str) -> str:
+            return prefix + name if name in ids else name
+        svg = _ID_RE.sub(lambda m: f'id="{ref(m.group(1))}"', svg)
+        svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{ref(m.group(1))})", svg)
+        svg = re.sub(r'((?:xlink:)?href)="#([^"]+)"',
+                     lambda m: f'{m.group(1)}="#{ref(m.group(2))}"', svg)
+        svg = re.sub(r'(aria-(?:labelledby|describedby))="([^"]+)"',
+                     lambda m: f'{m.group(1)}="{" ".join(ref(t) for t in m.group(2).split())}"',
+                     svg)
+    m = re.match(r"<svg\b[^>]*>", svg)
+    if m is None:
+        raise BulletinError("a figure's SVG has no <svg> element")
+    tag = m.group(0)
+    new = tag
+    if "role=" not in tag:
+        new = new[:-1] + ' role="img">'
+    if "aria-label" not in tag:
+        new = new[:-1] + f' aria-label="{html.escape(alt)}">'
+    rest = svg[m.end():]
+    if not re.match(r"\s*<title\b", rest):
+        rest = f"<title>{html.escape(alt)}</title>" + rest
+    return new + rest
+
+
+# -- headings ----------------------------------------------------------------------------
+
+def extract_headings(text: str) -> list[dict[str, Any]]:
+    """The h2 and h3 headings (with ids) of the rendered sections, for the contents."""
+    out = []
+    for m in _HEADING_RE.finditer(text):
+        ident = _ID_RE.search(m.group(2))
+        if ident is None or ident.group(1) == CONTENTS:
+            continue
+        label = re.sub(r"<[^>]+>", "", m.group(3)).strip()
+        out.append({"level": int(m.group(1)), "id": ident.group(1),
+                    "text": Markup(label)})
+    return out
+

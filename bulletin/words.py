@@ -1,0 +1,335 @@
+"""How numbers become words: the phrasing rules every sentence of the bulletin shares.
+
+The templates never format a number themselves; they pass a fact through one of these
+functions, so that "46 per cent", "less than half" and "higher" follow one rule
+everywhere and a suppressed figure can never leak into the text as a number. Each
+function accepts either a `Fact` or a plain number; given a suppressed fact it returns
+`SUPPRESSED` (the same mark the tables and charts print).
+
+The functions are plain Python so that they can be tested across their whole range;
+`bulletin.render` registers them as Jinja filters and globals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+
+from bulletin.facts import Fact
+
+SUPPRESSED = "[c]"
+ALPHA = 0.05
+# A significant difference of at least this many percentage points is called "notable".
+NOTABLE_POINTS = 10.0
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+
+Number = float | int
+
+
+# -- reading values ----------------------------------------------------------------------
+
+def is_suppressed(x: Any) -> bool:
+    return isinstance(x, Fact) and x.suppressed
+
+
+def value_of(x: Any) -> Any:
+    """The raw value of a fact, or `x` itself."""
+    return x.value if isinstance(x, Fact) else x
+
+
+def _number(x: Any, what: str) -> Number | None:
+    v = value_of(x)
+    if v is None or isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        key = f" ({x.key})" if isinstance(x, Fact) else ""
+        raise ValueError(f"{what} needs a number, got {v!r}{key}")
+    return v
+
+
+def round_half_up(value: Number, places: int = 0) -> Decimal:
+    """Rounding as readers expect it (45.5 -> 46), not Python's round-half-even.
+
+    The float is first taken to ten places so that 45.4999999999 (a sum of floats that
+    means 45.5) rounds up as well.
+    """
+    d = Decimal(repr(round(float(value), 10)))
+    q = Decimal(1).scaleb(-places)
+    out = d.quantize(q, rounding=ROUND_HALF_UP)
+    return out if out != 0 else abs(out)  # never "-0"
+
+
+def fixed(x: Any, places: int) -> str:
+    """A number with a fixed count of decimals ("-0.65"); "" if missing."""
+    if is_suppressed(x):
+        return SUPPRESSED
+    v = _number(x, "a fixed-point number")
+    if v is None:
+        return ""
+    return f"{round_half_up(v, places):f}"
+
+
+# -- filters -----------------------------------------------------------------------------
+
+def pct(x: Any) -> str:
+    """46.04 -> "46 per cent" (whole per cent, as in the narrative and Tables 1 and 2)."""
+    if is_suppressed(x):
+        return SUPPRESSED
+    v = _number(x, "pct")
+    if v is None:
+        return ""
+    return f"{round_half_up(v, 0):f} per cent"
+
+
+def pct1(x: Any) -> str:
+    """46.04 -> "46.0 per cent"."""
+    if is_suppressed(x):
+        return SUPPRESSED
+    v = _number(x, "pct1")
+    if v is None:
+        return ""
+    return f"{round_half_up(v, 1):f} per cent"
+
+
+def num(x: Any) -> str:
+    """1965 -> "1,965"; whole numbers only get no decimals."""
+    if is_suppressed(x):
+        return SUPPRESSED
+    v = _number(x, "num")
+    if v is None:
+        return ""
+    if isinstance(v, float) and not v.is_integer():
+        return f"{round_half_up(v, 1):,f}"
+    return f"{int(v):,}"
+
+
+def pval(x: Any) -> str:
+    """A p-value or threshold as printed in social research: 0.05 -> ".05", tiny -> "<.001"."""
+    if is_suppressed(x):
+        return SUPPRESSED
+    v = _number(x, "pval")
+    if v is None:
+        return ""
+    if v < 0.001:
+        return "<.001"
+    places = 2 if round_half_up(v, 2) == Decimal(repr(float(v))) else 3
+    text = f"{round_half_up(v, places):f}"
+    return text[1:] if text.startswith("0.") else text
+
+
+def stars(p: Any) -> str:
+    """The significance stars of a p-value: * p < .05, ** p < .01, *** p < .001."""
+    v = _number(p, "stars")
+    if v is None or is_suppressed(p):
+        return ""
+    if v < 0.001:
+        return "***"
+    if v < 0.01:
+        return "**"
+    if v < 0.05:
+        return "*"
+    return ""
+
+
+def month(x: Any) -> str:
+    """'2018-06' -> 'June 2018'."""
+    text = str(value_of(x))
+    try:
+        year, m = text.split("-")[:2]
+        return f"{MONTHS[int(m) - 1]} {int(year)}"
+    except (ValueError, IndexError):
+        raise ValueError(f"month needs YYYY-MM, got {text!r}") from None
+
+
+def long_date(x: Any) -> str:
+    """'2020-02-01' -> '1 February 2020'."""
+    text = str(value_of(x))
+    try:
+        year, m, day = text.split("-")
+        return f"{int(day)} {MONTHS[int(m) - 1]} {int(year)}"
+    except (ValueError, IndexError):
+        raise ValueError(f"date needs YYYY-MM-DD, got {text!r}") from None
+
+
+def complement(x: Any) -> Any:
+    """100 minus a percentage, keeping the suppression flag (for "one in three did not")."""
+    v = _number(x, "complement")
+    new = None if v is None else 100 - v
+    if isinstance(x, Fact):
+        return Fact(x.key, new, f"{x.label} (complement)", x.unit,
+                    None if x.count is None or x.base is None else x.base - x.count,
+                    x.base, x.suppressed, x.unreliable)
+    return new
+
+
+# -- proportions in words ----------------------------------------------------------------
+
+_NUMBER_WORDS = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                 "nine", "ten")
+# Simple fractions a reader takes in at a glance: halves, thirds, quarters, fifths, tenths.
+_DENOMINATORS = (2, 3, 4, 5, 10)
+_FRACTIONS: tuple[Fraction, ...] = tuple(sorted(
+    {Fraction(n, d) for d in _DENOMINATORS for n in range(1, d)},
+))
+EXACT_WITHIN = 1.0    # points: "nine in ten" covers 89-91
+JUST_WITHIN = 2.5     # points: "just over / just under"
+EDGE = 5.0            # below this "very few", above 100 minus this "nearly all"
+
+
+def fraction_phrase(f: Fraction) -> str:
+    if f == Fraction(1, 2):
+        return "half"
+    return f"{_NUMBER_WORDS[f.numerator]} in {_NUMBER_WORDS[f.denominator]}"
+
+
+def nearest_fraction(percent: Number) -> Fraction:
+    """The nearest simple fraction; on a tie the one with the smaller denominator."""
+    share = Fraction(percent).limit_denominator(10**6) / 100
+    return min(_FRACTIONS, key=lambda f: (abs(share - f), f.denominator, f))
+
+
+def proportion_in_words(percent: Number) -> str:
+    """A percentage as a plain-English proportion: 91 -> "nine in ten", 46 -> "less than half".
+
+    The nearest simple fraction (halves, thirds, quarters, fifths, tenths) is named
+    outright within one point of it; "just over" or "just under" it within 2.5 points;
+    further away "about" (above) or "nearly" (below), except that half becomes "more
+    than half" or "less than half", the usual English. Exactly 0 and 100 are "none" and
+    "all"; other values within 5 points of them "very few" and "nearly all".
+    """
+    if isinstance(percent, bool) or not isinstance(percent, int | float) or \
+            math.isnan(percent) or not 0 <= percent <= 100:
+        raise ValueError(f"a percentage between 0 and 100 is needed, got {percent!r}")
+    if percent == 0:
+        return "none"
+    if percent == 100:
+        return "all"
+    if percent < EDGE:
+        return "very few"
+    if percent > 100 - EDGE:
+        return "nearly all"
+    f = nearest_fraction(percent)
+    d = percent - float(f) * 100
+    phrase = fraction_phrase(f)
+    if abs(d) <= EXACT_WITHIN:
+        return phrase
+    if abs(d) <= JUST_WITHIN:
+        return f"just over {phrase}" if d > 0 else f"just under {phrase}"
+    if f == Fraction(1, 2):
+        return "more than half" if d > 0 else "less than half"
+    return f"about {phrase}" if d > 0 else f"nearly {phrase}"
+
+
+def in_words(x: Any) -> str:
+    """`proportion_in_words` for a fact (suppression-aware)."""
+    if is_suppressed(x):
+        return SUPPRESSED
+    v = _number(x, "in_words")
+    if v is None:
+        return ""
+    return proportion_in_words(v)
+
+
+def share_of(x: Any, noun: str) -> str:
+    """The proportion in words with its noun, in grammatical English.
+
+    `share_of(91, "officers")` -> "nine in ten officers"; `share_of(46, "officers")` ->
+    "less than half of officers"; with a definite noun ("the officers we interviewed")
+    every phrase takes "of": "nine in ten of the officers we interviewed". 0 gives "no
+    officers" (or "none of the ..."), 100 "all officers".
+    """
+    if is_suppressed(x):
+        return f"{SUPPRESSED} {noun}"
+    v = _number(x, "share_of")
+    if v is None:
+        return ""
+    phrase = proportion_in_words(v)
+    definite = noun.startswith("the ")
+    if phrase == "all":
+        return f"all {noun}"
+    if phrase == "none":
+        return f"none of {noun}" if definite else f"no {noun}"
+    if definite or "half" in phrase:
+        return f"{phrase} of {noun}"
+    return f"{phrase} {noun}"
+
+
+# -- comparisons -------------------------------------------------------------------------
+
+def significant(p: Any, alpha: float = ALPHA) -> bool:
+    """True only where a test was run and its p is below `alpha`."""
+    v = _number(p, "significant")
+    return v is not None and v < alpha
+
+
+def compare(a: Any, b: Any, p: Any, to: bool = False) -> str:
+    """How `a` stands against `b`, in words the test supports.
+
+    "higher"/"lower" only where p < .05; "notably" added where that difference is also
+    at least ten percentage points; otherwise "similar" (no evidence of a difference,
+    including where no test could be run). With `to`, the word comes with its
+    preposition ("higher than", "similar to") so that a sentence reads either way.
+    """
+    va, vb = _number(a, "compare"), _number(b, "compare")
+    if va is None or vb is None or not significant(p) or va == vb:
+        return "similar to" if to else "similar"
+    word = "higher" if va > vb else "lower"
+    if abs(va - vb) >= NOTABLE_POINTS:
+        word = f"notably {word}"
+    return f"{word} than" if to else word
+
+
+# -- year on year ------------------------------------------------------------------------
+
+def edition_label(edition_id: str | None) -> str:
+    """'2018-19' -> '2018/19' (how the bulletin names an inspection year)."""
+    return (edition_id or "").replace("-", "/")
+
+
+def _format_by_unit(fact: Fact, value: Any) -> str:
+    if fact.unit == "percent":
+        return pct(value)
+    if fact.unit == "count":
+        return num(value)
+    if fact.unit == "month":
+        return month(value)
+    if fact.unit == "text":
+        return str(value)
+    if fact.unit == "p_value":
+        return pval(value)
+    if fact.unit in ("coefficient", "odds_ratio", "statistic"):
+        return fixed(value, 2)
+    return num(value)
+
+
+def display(fact: Fact) -> str:
+    """A fact printed bare (`{{ fact("key") }}`): formatted by its unit, suppression-aware."""
+    if fact.suppressed:
+        return SUPPRESSED
+    if fact.value is None:
+        return ""
+    return _format_by_unit(fact, fact.value)
+
+
+def since_last(new: Fact, old: Fact | None, previous_label: str,
+               compare_fact: Callable[[Fact, Fact], Any]) -> str:
+    """"up from 46 per cent in 2018/19", "little changed from ..." or "" (nothing to say).
+
+    "up"/"down" only where the year-on-year test finds a significant change; a number
+    with no test (a count) is given as "compared with". Nothing is said where last
+    year's fact is missing or either year's figure is suppressed.
+    """
+    if old is None or old.suppressed or new.suppressed or old.value is None \
+            or new.value is None:
+        return ""
+    change = compare_fact(old, new)
+    then = f"{_format_by_unit(old, old.value)} in {previous_label}"
+    if change.p is None:
+        return f"compared with {then}"
+    if change.significant and change.change:
+        return f"{'up' if change.change > 0 else 'down'} from {then}"
+    return f"little changed from {then}"
