@@ -341,14 +341,24 @@ def _read_excel(path: Path, data: bytes) -> RawTable:
             f"'{sheets[0]}', was read", severity="warning", kind="file"))
     rows = [list(r) for r in grid.itertuples(index=False, name=None)]
     start = 0
-    while start < len(rows) and (all(_is_blank(c) for c in rows[start])
-                                 or _comment(rows[start])):
+    while start < len(rows) and _above_header(rows, start):
         start += 1
     if start == len(rows):
         raise BulletinError(f"{name}: the first sheet '{sheets[0]}' is empty")
     records = [(i + 1, [_excel_value(c) for c in rows[i]])
                for i in range(start + 1, len(rows))]
     return _assemble(name, "Excel", rows[start], records, start + 1, problems)
+
+
+def _above_header(rows: list[list[object]], i: int) -> bool:
+    """Blank rows, # comments and a title (one filled cell above a wider row) come
+    before the header."""
+    filled = sum(not _is_blank(c) for c in rows[i])
+    if filled == 0 or _comment(rows[i]):
+        return True
+    wider = next((sum(not _is_blank(c) for c in r) for r in rows[i + 1:]
+                  if any(not _is_blank(c) for c in r) and not _comment(r)), 0)
+    return filled == 1 and wider > 1
 
 
 def _comment(row: list[object]) -> bool:

@@ -160,12 +160,13 @@ def test_excel_header_below_a_title_gives_spreadsheet_rows(tmp_path: Path) -> No
     rows[0]["age"] = 20  # a number cell, as Excel stores it
     rows[1]["report_month"] = datetime.datetime(2018, 10, 1)
     path = tmp_path / "data.xlsx"
-    write_xlsx(path, rows, top=[["# invented cases"], []], sheets=2)
+    write_xlsx(path, rows, top=[["Cases inspected in 2018/19"], ["# invented"], []],
+               sheets=2)
     table = read_table(path)
     assert table.format == "Excel"
     assert list(table.header) == fx.NAMES
     assert table.n_rows == 12
-    assert table.place(0) == "spreadsheet row 4"
+    assert table.place(0) == "spreadsheet row 5"
     assert table.columns[fx.NAMES.index("age")][0] == 20
     assert table.columns[fx.NAMES.index("report_month")][1] == datetime.datetime(2018, 10, 1)
     assert any("2 sheets" in p.message for p in table.problems)
