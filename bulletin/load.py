@@ -252,14 +252,14 @@ def _assemble(name: str, fmt: str, header: list[object],
     places: list[int] = []
     blank = 0
     unnamed_used: set[int] = set()
+    unnamed = [j for j, h in enumerate(header_text) if not h]
     for row, (place, record) in enumerate(records, start=1):
         cells = [(c if c.strip() else None) if isinstance(c, str)
                  else (None if _is_blank(c) else c) for c in record]
-        if all(c is None for c in cells):
+        if cells.count(None) == len(cells):
             blank += 1
             continue
-        extra = cells[width:]
-        if len(cells) < width or any(c is not None for c in extra):
+        if len(cells) < width or cells[width:].count(None) != len(cells) - width:
             found = len(cells)
             if found > width:
                 found = max(k + 1 for k, c in enumerate(cells) if c is not None)
@@ -271,8 +271,8 @@ def _assemble(name: str, fmt: str, header: list[object],
                 f"{width} values", row=row, place=where.format(place), kind="row-length"))
             continue
         cells = cells[:width]
-        for j, h in enumerate(header_text):
-            if not h and cells[j] is not None:
+        for j in unnamed:
+            if cells[j] is not None:
                 unnamed_used.add(j)
         kept.append(cells)
         rows.append(row)
@@ -288,7 +288,7 @@ def _assemble(name: str, fmt: str, header: list[object],
             name, f"column {column_ref(fmt, j)} has values but no name in the header; "
             "it is ignored", "a column name from docs/data.md", severity="warning",
             kind="columns-extra"))
-    columns = tuple(tuple(row[j] for row in kept) for j in range(width))
+    columns = tuple(zip(*kept, strict=True)) if kept else ((),) * width
     return RawTable(name, fmt, tuple(header_text), columns, tuple(rows), tuple(places),
                     tuple(problems))
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bulletin import schema
@@ -338,28 +339,34 @@ def _cache_key(value: object) -> object:
 
 def _parse_column(table: RawTable, j: int, col: schema.Column
                   ) -> tuple[list[object], list[Problem], set[int]]:
-    """Each distinct raw value is interpreted once (files repeat a few codes many times)."""
+    """Each distinct raw value is interpreted once (files repeat a few codes many times);
+    pandas' factorize finds the distinct values, so a large file stays quick."""
     parse = _parser(col)
-    cache: dict[object, Outcome] = {}
-    values: list[object] = []
+    column = table.columns[j]
+    if set(map(type, column)) <= {str, type(None)}:
+        keys: Iterable[object] = column
+    else:  # 1, 1.0 and True are equal in Python but are different cells here
+        keys = [None if v is None else _cache_key(v) for v in column]
+    codes, uniques = pd.factorize(pd.Series(list(keys), dtype=object))
+    seen = np.flatnonzero(codes >= 0)
+    _, position = np.unique(codes[seen], return_index=True)
+    first = seen[position]  # the first row holding each distinct value
+    outcomes = [parse(column[i]) for i in first]
+    lookup = np.empty(len(outcomes) + 1, dtype=object)  # the last entry serves code -1
+    for u, outcome in enumerate(outcomes):
+        lookup[u] = outcome[0]
+    values = lookup[codes].tolist()
+    faulty = [u for u, outcome in enumerate(outcomes) if outcome[1] is not None]
     problems: list[Problem] = []
     failed: set[int] = set()
-    header = _column_label(table, j, col)
-    for i, raw in enumerate(table.columns[j]):
-        if raw is None:
-            values.append(None)
-            continue
-        key = raw if isinstance(raw, str) else _cache_key(raw)
-        outcome = cache.get(key)
-        if outcome is None:
-            outcome = cache[key] = parse(raw)
-        value, kind, message, expected, hint = outcome
-        values.append(value)
-        if kind is not None:
+    if faulty:
+        header = _column_label(table, j, col)
+        for i in np.flatnonzero(np.isin(codes, faulty)).tolist():
+            _, kind, message, expected, hint = outcomes[codes[i]]
             failed.add(i)
             problems.append(DataProblem(
                 table.file, message, expected, row=table.rows[i], column=header,
-                value=_show(raw), place=table.place(i), kind=kind, hint=hint))
+                value=_show(column[i]), place=table.place(i), kind=kind, hint=hint))
     return values, problems, failed
 
 
