@@ -120,11 +120,14 @@ def _weasyprint_log() -> Iterator[_Collect]:
     record (its logger has a NullHandler): collect them so none goes unseen."""
     logger = logging.getLogger("weasyprint")
     handler = _Collect()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # whatever the caller's logging set-up
     logger.addHandler(handler)
     try:
         yield handler
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def render_pdf(html: str, base_url: Path = TEMPLATES_DIR, published: str | None = None,

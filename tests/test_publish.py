@@ -161,3 +161,10 @@ def test_output_path_that_is_a_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(BulletinError, match="not a folder"):
         write_numbers(_registry(), tmp_path / "out")
     assert (tmp_path / "out").read_text() == "not a folder"
+
+
+def test_weasyprint_warnings_are_shown_not_dropped(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    publish(_doc('<p style="colour: red">x</p>'), _registry(), FIGS, tmp_path / "out",
+            ("pdf",))
+    assert "weasyprint:" in capsys.readouterr().err
