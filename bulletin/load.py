@@ -23,7 +23,7 @@ EXTENSIONS = (".csv", ".xlsx", ".sav", ".parquet")
 # First bytes of the binary formats people most often mislabel.
 _MAGIC = (
     (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook is one)"),
-    (b"\xd0\xcf\x11\xe0", "an old-style Excel .xls workbook"),
+    (b"\xd0\xcf\x11\xe0", "an old-style Excel .xls workbook, or a password-protected one"),
     (b"$FL2", "an SPSS .sav file"),
     (b"$FL3", "an SPSS .sav file (compressed)"),
     (b"PAR1", "a Parquet file"),
@@ -39,6 +39,7 @@ class DataProblem(Problem):
     place: str = ""  # e.g. "line 14 of the file", "spreadsheet row 13", "case 12"
     kind: str = "other"
     hint: str = ""  # e.g. "did you mean 'Male'?", shown after the value found
+    written: str = ""  # the column's name as the file writes it, if not the canonical one
 
     def __str__(self) -> str:
         where = self.file
@@ -50,6 +51,8 @@ class DataProblem(Problem):
             where += f", {self.place}"
         if self.column is not None:
             where += f", column '{self.column}'"
+            if self.written and self.written != self.column:
+                where = where[:-1] + f"' (written '{self.written}')"
         text = f"{where}: {self.message}"
         if self.value is not None:
             text += f" (found {self.value!r})"
@@ -231,8 +234,9 @@ def _read_csv(path: Path, data: bytes) -> RawTable:
             records.append((first, record))
             first = start + consumed + 1
     except csv.Error as exc:
+        hint = "; look for an unmatched double quote above it" if "limit" in str(exc) else ""
         raise BulletinError(f"{name}, line {start + consumed}: cannot be read as CSV "
-                            f"({exc})") from None
+                            f"({exc}){hint}") from None
     return _assemble(name, "CSV", header, records, header_line, problems)
 
 

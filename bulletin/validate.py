@@ -115,7 +115,7 @@ def check(table: RawTable, settings: AnalysisSettings
     problems += _required(table, where, cols, parsed, bad)
     problems += _interview(table, where, cols, parsed)
     problems += _duplicate_ids(table, where, parsed)
-    problems += _providers(table, parsed, bad)
+    problems += _providers(table, where, parsed, bad)
     if any(p.severity == "error" for p in problems):
         return None, tuple(problems)
     return _frame(cols, parsed), tuple(problems)
@@ -360,20 +360,20 @@ def _parse_column(table: RawTable, j: int, col: schema.Column
     problems: list[Problem] = []
     failed: set[int] = set()
     if faulty:
-        header = _column_label(table, j, col)
+        written = table.header[j]
         for i in np.flatnonzero(np.isin(codes, faulty)).tolist():
             _, kind, message, expected, hint = outcomes[codes[i]]
             failed.add(i)
             problems.append(DataProblem(
-                table.file, message, expected, row=table.rows[i], column=header,
-                value=_show(column[i]), place=table.place(i), kind=kind, hint=hint))
+                table.file, message, expected, row=table.rows[i], column=col.name,
+                written=written, value=_show(column[i]), place=table.place(i), kind=kind,
+                hint=hint))
     return values, problems, failed
 
 
-def _column_label(table: RawTable, j: int, col: schema.Column) -> str:
-    """The column as the file names it, with the canonical name if that differs."""
-    written = table.header[j]
-    return written if written == col.name else f"{written}' (= '{col.name}"
+def _written(table: RawTable, where: dict[str, int], name: str) -> str:
+    """The column's name as the file writes it (messages show both if they differ)."""
+    return table.header[where[name]] if name in where else ""
 
 
 # --- rows -----------------------------------------------------------------------------
@@ -392,7 +392,7 @@ def _required(table: RawTable, where: dict[str, int], cols: Iterable[schema.Colu
                     table.file, "a required value is blank or missing",
                     describe_codes(col) if col.kind == "category"
                     else "a value: " + col.description.split(". ")[0].rstrip("."),
-                    row=table.rows[i], column=_column_label(table, j, col),
+                    row=table.rows[i], column=col.name, written=table.header[j],
                     value=None if raw is None else _show(raw), place=table.place(i),
                     kind="blank"))
     return problems
@@ -424,7 +424,8 @@ def _interview(table: RawTable, where: dict[str, int], cols: Iterable[schema.Col
             col, raw = items[0]
             problems.append(DataProblem(
                 table.file, f"{col.name} is filled in on a case without an RO interview",
-                expected, row=table.rows[i], column=_column_label(table, where[col.name], col),
+                expected, row=table.rows[i], column=col.name,
+                written=_written(table, where, col.name),
                 value=_show(raw), place=table.place(i), kind="interview"))
         else:
             listed = ", ".join(f"{c.name}={_show(r)!r}" for c, r in items[:6])
@@ -432,7 +433,8 @@ def _interview(table: RawTable, where: dict[str, int], cols: Iterable[schema.Col
             problems.append(DataProblem(
                 table.file, f"ro_interviewed is 'no' but {len(items)} interview fields are "
                 f"filled in: {listed}{more}", expected, row=table.rows[i],
-                column="ro_interviewed", value=_show(table.columns[j_ro][i]),
+                column="ro_interviewed", written=table.header[j_ro],
+                value=_show(table.columns[j_ro][i]),
                 place=table.place(i), kind="interview"))
     return problems
 
@@ -455,13 +457,14 @@ def _duplicate_ids(table: RawTable, where: dict[str, int],
             problems.append(DataProblem(
                 table.file, f"case id also used in {_at(table, first[case])}",
                 "a different case id on every row", row=table.rows[i], column="case_id",
+                written=_written(table, where, "case_id"),
                 value=_show(case), place=table.place(i), kind="duplicate-id"))
         else:
             first[case] = i
     return problems
 
 
-def _providers(table: RawTable, parsed: dict[str, list[object]],
+def _providers(table: RawTable, where: dict[str, int], parsed: dict[str, list[object]],
                bad: dict[str, set[int]]) -> list[Problem]:
     """A provider (name and type together) has one report month and one spelling."""
     if "provider" not in parsed or "provider_type" not in parsed:
@@ -481,6 +484,7 @@ def _providers(table: RawTable, parsed: dict[str, list[object]],
                 + "; ".join(f"'{s}' in {_count(len(rows), 'row')} (first {_at(table, rows[0])})"
                             for s, rows in ordered),
                 "one spelling per provider", row=table.rows[odd], column="provider",
+                written=_written(table, where, "provider"),
                 value=_show(names[odd]), place=table.place(odd), kind="provider"))
     if "report_month" not in parsed:
         return problems
@@ -500,7 +504,8 @@ def _providers(table: RawTable, parsed: dict[str, list[object]],
             problems.append(DataProblem(
                 table.file, f"provider '{name}' ({kind}) has {len(known)} report months: "
                 f"{listed}", "one report month per provider", row=table.rows[odd],
-                column="report_month", value=str(known[1][0]), place=table.place(odd),
+                column="report_month", written=_written(table, where, "report_month"),
+                value=str(known[1][0]), place=table.place(odd),
                 kind="provider"))
         elif known and None in by_month:
             blank = by_month[None]
@@ -508,7 +513,8 @@ def _providers(table: RawTable, parsed: dict[str, list[object]],
                 table.file, f"report_month is blank in {_count(len(blank), 'row')} of "
                 f"provider '{name}' ({kind}) but {listed}",
                 "the same report month on every row of a provider", row=table.rows[blank[0]],
-                column="report_month", place=table.place(blank[0]), severity="warning",
+                column="report_month", written=_written(table, where, "report_month"),
+                place=table.place(blank[0]), severity="warning",
                 kind="provider"))
     return problems
 

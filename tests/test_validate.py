@@ -407,3 +407,15 @@ def test_docs_describe_every_column_and_spelling() -> None:
             assert other in text, other
     for spelling in schema.NOT_APPLICABLE_SPELLINGS:
         assert spelling in text, spelling
+
+
+def test_messages_give_the_column_as_the_file_writes_it(tmp_path: Path) -> None:
+    rows = fx.messy_rows()
+    rows[2]["OGRS-score"] = "high"
+    path = tmp_path / "messy_fault.csv"
+    path.write_text(rows_to_csv(rows))
+    with pytest.raises(DataError) as caught:
+        load_valid(path, SETTINGS)
+    [problem] = caught.value.problems
+    assert problem.column == "ogrs_score"
+    assert "row 3, column 'ogrs_score' (written 'OGRS-score'): not a number" in str(problem)
