@@ -137,7 +137,9 @@ def simulate(seed: int, n: int, n_cont: int, n_cat: int, real: list[bool],
         k = int(rng.integers(2, 5))
         levels = [f"L{j}" for j in range(k)]
         codes = rng.integers(0, k, size=n)
-        frame[name] = pd.array([levels[c] for c in codes], dtype="string")
+        values = [levels[c] for c in codes]
+        kind = ("string", "object", "category")[int(rng.integers(0, 3))]
+        frame[name] = pd.Series(values, dtype=kind)
         if next(effects):
             eta += rng.normal(0, 0.6, size=k)[codes]
         reference[name] = levels[int(rng.integers(0, k))]
