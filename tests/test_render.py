@@ -1,0 +1,284 @@
+"""Rendering: the document's structure and accessibility, numbers from facts only,
+suppression, year-on-year wording, and a sandbox that refuses unsafe templates."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import replace
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from test_tables import EDITION, SMALL, hand_registry
+
+from bulletin.errors import BulletinError
+from bulletin.facts import Fact, Registry
+from bulletin.figures import Figure
+from bulletin.render import (
+    FIGURES_DIR,
+    TEMPLATES_DIR,
+    accessible_svg,
+    render_bulletin,
+)
+from bulletin.words import pct
+
+
+def fake_figures() -> tuple[Figure, ...]:
+    """Charts shaped like matplotlib's: they all reuse the same ids."""
+    svg = ('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
+           'xmlns:xlink="http://www.w3.org/1999/xlink" role="img" aria-labelledby="t d">'
+           '<title id="t">T</title><desc id="d">D</desc><defs><clipPath id="p1">'
+           '<rect width="1" height="1"/></clipPath></defs>'
+           '<g clip-path="url(#p1)"><use xlink:href="#p1"/></g></svg>')
+    return tuple(Figure(n, f"figure{n}", f"Chart {n}", svg, f"Alt text {n}", "Source: test")
+                 for n in (2, 3, 4, 5))
+
+
+class _Doc(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(html: str) -> _Doc:
+    d = _Doc()
+    d.feed(html)
+    return d
+
+
+@pytest.fixture(scope="module")
+def reg() -> Registry:
+    return hand_registry()
+
+
+@pytest.fixture(scope="module")
+def doc(reg: Registry):
+    return render_bulletin(reg, fake_figures(), EDITION)
+
+
+# -- the document ------------------------------------------------------------------------
+
+def test_print_head_carries_the_pdf_metadata(doc) -> None:
+    h = doc.html_print
+    assert h.startswith("<!DOCTYPE html>") and '<html lang="en-GB">' in h
+    assert f"<title>{EDITION.title}</title>" in h
+    authors = re.findall(r'<meta name="author" content="([^"]*)">', h)
+    assert authors == list(EDITION.authors)
+    assert re.search(r'<meta name="description" content="[^"]+">', h)
+    assert '<link rel="stylesheet" href="print.css">' in h
+    assert (TEMPLATES_DIR / "base.html.j2").is_file()
+    assert doc.title == EDITION.title and doc.published == EDITION.published
+
+
+def test_web_page_stands_alone(doc) -> None:
+    d = parse(doc.html_web)
+    assert not [a for t, a in d.tags if t in ("link", "script", "iframe")]
+    loads = [a.get("src") for t, a in d.tags if t in ("img", "source", "audio", "video")]
+    assert all(s and s.startswith("data:") for s in loads)
+    assert "<style>" in doc.html_web
+    css = TEMPLATES_DIR / "screen.css"
+    if css.is_file():
+        assert css.read_text(encoding="utf-8").strip()[:40] in doc.html_web
+
+
+def test_heading_structure(doc) -> None:
+    for html in (doc.html_print, doc.html_web):
+        levels = [int(t[1]) for t, _ in parse(html).tags if re.fullmatch(r"h[1-6]", t)]
+        assert levels.count(1) == 1 and levels[0] == 1
+        for a, b in zip(levels, levels[1:], strict=False):
+            assert b <= a + 1, f"heading level jumps from h{a} to h{b}"
+        heads = re.findall(r"<h2[^>]*>([^<]*)</h2>", html)
+        assert heads[:3] == ["Contents", "Executive summary", "1 Introduction"]
+        assert heads[-2:] == ["Annex A: Methodology", "Annex B: Analysis outputs"]
+
+
+def test_skip_link_ids_and_contents_links(doc) -> None:
+    for html in (doc.html_print, doc.html_web):
+        d = parse(html)
+        ids = [a["id"] for _, a in d.tags if a.get("id")]
+        assert len(ids) == len(set(ids)), "duplicate ids"
+        assert d.tags[[t for t, _ in d.tags].index("body") + 1] == (
+            "a", {"class": "skip-link", "href": "#main"})
+        assert "main" in ids
+        links = [a["href"][1:] for t, a in d.tags if t == "a"
+                 and (a.get("href") or "").startswith("#")]
+        assert set(links) <= set(ids)
+        assert {"workload", "skills", "learning", "agencies", "annex-b"} <= set(links)
+
+
+def test_tables_and_figures_are_in_place(doc) -> None:
+    assert [t.id for t in doc.tables][:3] == ["table1", "table2", "tableA1"]
+    for html in (doc.html_print, doc.html_web):
+        for t in doc.tables:
+            assert f'<div class="table-wrap" id="{t.id}">' in html
+        for n in range(1, 6):
+            m = re.search(rf'<figure class="figure" id="figure{n}">(.*?)</figure>', html, re.S)
+            assert m and f"<figcaption>Figure {n}: " in m.group(1)
+    assert doc.html_web.count("XBULLETINBLOCKX") == doc.html_print.count("XBULLETINBLOCKX") == 0
+
+
+def test_print_figures_are_images_with_alt(doc) -> None:
+    imgs = [a for t, a in parse(doc.html_print).tags if t == "img"]
+    alts = [a["alt"] for a in imgs]
+    assert [f"Alt text {n}" for n in (2, 3, 4, 5)] == alts[1:]
+    assert alts[0].startswith("Diagram of the inspection standards framework")
+    assert all(a["src"].startswith("data:image/svg+xml;base64,") for a in imgs)
+
+
+def test_web_figures_are_labelled_svg(doc) -> None:
+    svgs = [a for t, a in parse(doc.html_web).tags if t == "svg"]
+    assert len(svgs) == 5
+    assert all(a.get("role") == "img" for a in svgs)
+    assert all(a.get("aria-label") or a.get("aria-labelledby") for a in svgs)
+    assert 'aria-labelledby="figure2-t figure2-d"' in doc.html_web
+    assert 'clip-path="url(#figure3-p1)"' in doc.html_web
+
+
+def test_quotes_are_marked_illustrative(doc) -> None:
+    quotes = re.findall(r'<blockquote class="([^"]+)">', doc.html_web)
+    assert quotes and all(q == "quote illustrative" for q in quotes)
+    assert doc.html_web.count("(illustrative)</p>") == len(quotes)
+
+
+# -- numbers come from the registry ------------------------------------------------------
+
+def _section(html: str, name: str) -> str:
+    m = re.search(rf'<section class="section section-{name}[^"]*" id="section-{name}">'
+                  r"(.*?)</section>", html, re.S)
+    assert m, name
+    return re.sub(r"<svg.*?</svg>", "", m.group(1), flags=re.S)
+
+
+def test_narrative_numbers_follow_the_facts(reg: Registry) -> None:
+    key = "table1.workload_manageable.pct_yes"
+    other = replace(reg[key], value=71.2, count=712, base=1000)
+    changed = Registry([other if f.key == key else f for f in reg.values()])
+    before = _section(render_bulletin(reg, fake_figures(), EDITION).html_web, "workload")
+    after = _section(render_bulletin(changed, fake_figures(), EDITION).html_web, "workload")
+    assert f"({pct(reg[key])})" in before and f"({pct(other)})" not in before
+    assert f"({pct(other)})" in after and "just over seven in ten" in after.lower()
+
+
+def test_suppressed_fact_renders_as_the_mark(reg: Registry, doc) -> None:
+    q, ans, j = SMALL
+    hidden = reg[f"b1.{q}.{ans}.{j}.pct_yes"]
+    assert hidden.suppressed
+    text = _section(doc.html_web, "skills")
+    assert '<abbr class="suppressed"' in text
+    assert not re.search(rf"(?<![\d.]){re.escape(pct(hidden.value))}", text)
+
+
+def test_year_on_year_only_with_a_previous_edition(reg: Registry, doc) -> None:
+    ed = replace(EDITION, previous="2017-18")
+    key = "table1.workload_manageable.pct_yes"
+    f = reg[key]
+    old = replace(f, value=36.0, count=360, base=1000)
+    previous = Registry([old if x.key == key else x for x in reg.values()])
+    with_prev = render_bulletin(reg, fake_figures(), ed, previous).html_web
+    assert f"up from {pct(old)} in 2017/18" in with_prev
+    assert "in 2017/18" not in doc.html_web and " from " + pct(old) not in doc.html_web
+
+
+# -- the sandbox and located errors --------------------------------------------------------
+
+@pytest.fixture()
+def tdir(tmp_path: Path) -> Path:
+    """A templates folder with one section, whose content each test writes."""
+    d = tmp_path / "templates"
+    (d / "sections").mkdir(parents=True)
+    for name in ("base.html.j2", "labels.toml", "quotes.toml", "references.toml"):
+        shutil.copy(TEMPLATES_DIR / name, d / name)
+    return d
+
+
+def _render_one(tdir: Path, body: str, reg: Registry | None = None) -> str:
+    (tdir / "sections" / "01-test.md.j2").write_text(body, encoding="utf-8")
+    return render_bulletin(reg or hand_registry(), fake_figures(), EDITION,
+                           templates_dir=tdir, figures_dir=FIGURES_DIR).html_web
+
+
+def test_minimal_section_renders(tdir: Path) -> None:
+    out = _render_one(tdir, "## Hello {: #hello }\n\n{{ fact('fact.ro_interviews') }} "
+                            "interviews, {{ fact('table1.skills_knowledge.pct_yes') | pct }}.\n")
+    assert '<h2 id="hello">Hello</h2>' in out and "<p>1,965 interviews," in out
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("Fine line\n\n{{ fact('table1.no_such_question.pct_yes') | pct }}\n",
+     r"01-test\.md\.j2, line 3: unknown fact key 'table1\.no_such_question\.pct_yes'"),
+    ("One\nTwo {{ fact('fact.ro_interviews') | percentage }}\n",
+     r"01-test\.md\.j2, line 2: No filter named 'percentage'"),
+    ("{{ no_such_name }}\n", r"01-test\.md\.j2, line 1: 'no_such_name' is undefined"),
+    ("{% if %}\n", r"01-test\.md\.j2, line 1: "),
+    ("{{ figure(9) }}\n", r"line 1: no figure 9"),
+    ("{{ quotes('nowhere') }}\n", r"quotes\.toml: no quotes for section 'nowhere'"),
+    ("{{ cite('nobody1999') }}\n", r"no reference with key 'nobody1999'"),
+])
+def test_faults_name_the_template_and_line(tdir: Path, body: str, message: str) -> None:
+    with pytest.raises(BulletinError, match=message):
+        _render_one(tdir, body)
+
+
+@pytest.mark.parametrize("body", [
+    "{{ ''.__class__.__mro__ }}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{{ fact.__globals__ }}",
+    "{{ edition.__class__.__init__.__globals__ }}",
+    "{{ fact('fact.ro_interviews').__class__ }}",
+    "{{ namespace.__init__.__globals__['os'] }}",
+])
+def test_python_internals_are_refused(tdir: Path, body: str) -> None:
+    with pytest.raises(BulletinError, match=r"01-test\.md\.j2, line 1: .*"
+                                            r"(Python internals|undefined|no attribute)"):
+        _render_one(tdir, f"{body}\n")
+
+
+def test_reaching_for_internals_names_the_refusal(tdir: Path) -> None:
+    with pytest.raises(BulletinError, match="refused: the template tried to reach Python "
+                                            "internals"):
+        _render_one(tdir, "{{ ''.__class__.__mro__ }}\n")
+
+
+def test_templates_see_no_paths_or_registries(tdir: Path) -> None:
+    for body in ("{{ edition.data_file }}", "{{ edition.analysis }}",
+                 "{{ previous.from_csv }}"):
+        with pytest.raises(BulletinError, match="line 1"):
+            _render_one(tdir, body + "\n")
+
+
+def test_text_facts_are_escaped(tdir: Path) -> None:
+    reg = hand_registry({"a1.01.provider": Fact("a1.01.provider", "<script>x</script>",
+                                                "provider", "text")})
+    out = _render_one(tdir, "{{ fact('a1.01.provider') }}\n", reg)
+    assert "<script>" not in out and "&lt;script&gt;" in out
+
+
+# -- SVG ---------------------------------------------------------------------------------
+
+def test_accessible_svg_adds_role_name_and_title() -> None:
+    out = accessible_svg('<?xml version="1.0"?><svg width="1"><g id="a"/>'
+                         '<use href="#a"/></svg>', 'Bars "a" & b', "f2-")
+    assert out.startswith('<svg width="1" role="img" aria-label="Bars &quot;a&quot; &amp; b">'
+                          '<title>Bars &quot;a&quot; &amp; b</title>')
+    assert 'id="f2-a"' in out and 'href="#f2-a"' in out
+
+
+def test_missing_artwork_fails_clearly(tmp_path: Path, reg: Registry) -> None:
+    with pytest.raises(BulletinError, match=r"standards-framework\.svg: file not found"):
+        render_bulletin(reg, fake_figures(), EDITION, figures_dir=tmp_path)
+
+
+def test_fact_registry_change_is_needed_for_a_new_number(reg: Registry) -> None:
+    """A fact the templates read, removed from the registry, fails the build."""
+    facts = [f for f in reg.values() if f.key != "fact.cases_inspected"]
+    with pytest.raises(BulletinError, match=r"05-findings\.md\.j2, line \d+: unknown fact "
+                                            r"key 'fact\.cases_inspected'"):
+        render_bulletin(Registry(facts), fake_figures(), EDITION)

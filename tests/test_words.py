@@ -1,0 +1,233 @@
+"""Number phrasing: per cent, thousands, proportions in words, comparisons, year on year."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import pytest
+
+from bulletin import words
+from bulletin.diff import compare_fact
+from bulletin.facts import Fact
+from bulletin.words import (
+    SUPPRESSED,
+    compare,
+    in_words,
+    num,
+    pct,
+    pct1,
+    proportion_in_words,
+    pval,
+    share_of,
+    since_last,
+    stars,
+)
+
+
+def _pct_fact(key: str, yes: int, n: int, suppressed: bool = False) -> Fact:
+    return Fact(key, 100.0 * yes / n, "label", "percent", count=yes, base=n,
+                suppressed=suppressed)
+
+
+# -- formats -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "whole", "one"), [
+    (46.04, "46 per cent", "46.0 per cent"),
+    (45.5, "46 per cent", "45.5 per cent"),   # half up, not to even
+    (0.45 * 100, "45 per cent", "45.0 per cent"),
+    (0.0, "0 per cent", "0.0 per cent"),
+    (100, "100 per cent", "100.0 per cent"),
+    (-0.2, "0 per cent", "-0.2 per cent"),     # never "-0"
+])
+def test_pct_and_pct1(value: float, whole: str, one: str) -> None:
+    assert pct(value) == whole
+    assert pct1(value) == one
+
+
+def test_half_up_survives_float_noise() -> None:
+    assert pct(0.1 + 0.2 + 45.2) == "46 per cent"  # 45.50000000000001
+    assert pct(45.49999999999999) == "46 per cent"  # a float sum meaning 45.5
+
+
+def test_num_thousands() -> None:
+    assert num(1965) == "1,965"
+    assert num(3308.0) == "3,308"
+    assert num(7) == "7"
+    assert num(1234567) == "1,234,567"
+
+
+def test_suppressed_fact_is_always_the_mark() -> None:
+    f = _pct_fact("b1.x.no.y.pct_yes", 3, 40, suppressed=True)
+    for fn in (pct, pct1, num, in_words, pval, words.display):
+        assert fn(f) == SUPPRESSED
+    assert share_of(f, "officers") == f"{SUPPRESSED} officers"
+    assert "7" not in words.display(f)
+
+
+def test_missing_value_prints_nothing() -> None:
+    f = Fact("table1.q.pct_yes", None, "label", "percent")
+    assert pct(f) == "" and num(f) == "" and in_words(f) == ""
+
+
+def test_text_where_a_number_is_needed_fails_clearly() -> None:
+    with pytest.raises(ValueError, match="table1.q.pct_yes"):
+        pct(Fact("table1.q.pct_yes", "n/a", "label", "percent"))
+
+
+@pytest.mark.parametrize(("p", "text", "marks"), [
+    (0.0004, "<.001", "***"), (0.004, ".004", "**"), (0.0123, ".012", "*"),
+    (0.05, ".05", ""), (0.1, ".10", ""), (0.049999, ".050", "*"), (0.5, ".50", ""),
+])
+def test_pval_and_stars(p: float, text: str, marks: str) -> None:
+    assert pval(p) == text
+    assert stars(p) == marks
+
+
+def test_months_and_dates() -> None:
+    assert words.month("2018-06") == "June 2018"
+    assert words.long_date("2020-02-01") == "1 February 2020"
+    with pytest.raises(ValueError):
+        words.month("June")
+
+
+# -- proportions in words ------------------------------------------------------------------
+
+@pytest.mark.parametrize(("percent", "phrase"), [
+    (91, "nine in ten"), (67, "two in three"), (80, "four in five"),
+    (46, "less than half"), (70, "seven in ten"), (83, "about four in five"),
+    (33, "one in three"), (50, "half"), (54, "more than half"), (48, "just under half"),
+    (52, "just over half"), (25, "one in four"), (86, "nearly nine in ten"),
+    (0, "none"), (100, "all"), (2, "very few"), (97, "nearly all"),
+])
+def test_proportion_examples(percent: float, phrase: str) -> None:
+    assert proportion_in_words(percent) == phrase
+
+
+def test_exact_fractions_get_the_bare_phrase() -> None:
+    for d in (2, 3, 4, 5, 10):
+        for n in range(1, d):
+            f = Fraction(n, d)
+            phrase = proportion_in_words(float(f) * 100)
+            assert phrase == words.fraction_phrase(f)
+            assert not re.match(r"(about|nearly|just|more|less)", phrase)
+
+
+QUALIFIER_ORDER = {"nearly": 0, "less than": 0, "just under": 1, "": 2, "just over": 3,
+                   "about": 4, "more than": 4}
+PHRASE = re.compile(r"^(?:(nearly|less than|just under|just over|about|more than) )?"
+                    r"(half|(one|two|three|four|five|six|seven|eight|nine) in "
+                    r"(two|three|four|five|ten))$")
+WORD = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+        "eight": 8, "nine": 9, "ten": 10}
+
+
+def _rank(phrase: str) -> tuple[float, int]:
+    """Where a phrase sits on the 0-100 line: its fraction, then its qualifier."""
+    if phrase == "none":
+        return (-1, 0)
+    if phrase == "very few":
+        return (0, 0)
+    if phrase == "nearly all":
+        return (100, 0)
+    if phrase == "all":
+        return (101, 0)
+    m = PHRASE.match(phrase)
+    assert m, f"unexpected phrase {phrase!r}"
+    qual = m.group(1) or ""
+    frac = 0.5 if m.group(2) == "half" else WORD[m.group(3)] / WORD[m.group(4)]
+    return (frac * 100, QUALIFIER_ORDER[qual])
+
+
+def test_monotonic_and_well_formed_across_the_range() -> None:
+    previous = (-2.0, 0)
+    for tenth in range(0, 1001):
+        p = tenth / 10
+        rank = _rank(proportion_in_words(p))
+        assert rank >= previous, f"{p}: {proportion_in_words(p)!r} after {previous}"
+        previous = rank
+
+
+def test_phrase_is_never_far_from_the_value() -> None:
+    for tenth in range(50, 951):
+        p = tenth / 10
+        frac, _ = _rank(proportion_in_words(p))
+        assert abs(frac - p) <= words.EDGE + 1e-9
+
+
+@pytest.mark.parametrize("bad", [-1, 100.5, float("nan"), "46", True])
+def test_proportion_rejects_non_percentages(bad: object) -> None:
+    with pytest.raises(ValueError):
+        proportion_in_words(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("percent", "noun", "text"), [
+    (91, "officers", "nine in ten officers"),
+    (46, "officers", "less than half of officers"),
+    (91, "the officers we interviewed", "nine in ten of the officers we interviewed"),
+    (0, "officers", "no officers"),
+    (0, "the CRC cases", "none of the CRC cases"),
+    (100, "officers", "all officers"),
+])
+def test_share_of_grammar(percent: float, noun: str, text: str) -> None:
+    assert share_of(percent, noun) == text
+
+
+def test_complement_keeps_suppression() -> None:
+    f = _pct_fact("table1.q.pct_yes", 67, 100)
+    assert words.complement(f).value == pytest.approx(33)
+    assert in_words(words.complement(f)) == "one in three"
+    hidden = _pct_fact("table1.q.pct_yes", 3, 100, suppressed=True)
+    assert in_words(words.complement(hidden)) == SUPPRESSED
+
+
+# -- comparisons ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("a", "b", "p", "word"), [
+    (64, 53, 0.001, "notably higher"), (53, 64, 0.001, "notably lower"),
+    (81, 72, 0.001, "higher"), (72, 81, 0.01, "lower"),
+    (81, 72, 0.06, "similar"), (81, 72, None, "similar"), (60, 60, 0.01, "similar"),
+])
+def test_compare_only_where_the_test_supports_it(a: float, b: float, p: float | None,
+                                                  word: str) -> None:
+    assert compare(a, b, p) == word
+
+
+def test_compare_with_preposition_and_facts() -> None:
+    yes, no = _pct_fact("a.pct_yes", 81, 100), _pct_fact("b.pct_yes", 72, 100)
+    p = Fact("b1.q.diff.j.p", 0.02, "p", "p_value")
+    assert compare(yes, no, p, to=True) == "higher than"
+    assert compare(yes, no, Fact("b1.q.diff.j.p", 0.2, "p", "p_value"), to=True) == \
+        "similar to"
+
+
+# -- year on year --------------------------------------------------------------------------
+
+def test_since_last_up_down_and_little_changed() -> None:
+    old = _pct_fact("table1.q.pct_yes", 460, 1000)
+    up = _pct_fact("table1.q.pct_yes", 560, 1000)
+    down = _pct_fact("table1.q.pct_yes", 360, 1000)
+    same = _pct_fact("table1.q.pct_yes", 470, 1000)
+    assert since_last(up, old, "2018/19", compare_fact) == "up from 46 per cent in 2018/19"
+    assert since_last(down, old, "2018/19", compare_fact) == \
+        "down from 46 per cent in 2018/19"
+    assert since_last(same, old, "2018/19", compare_fact) == \
+        "little changed from 46 per cent in 2018/19"
+
+
+def test_since_last_says_nothing_without_a_comparable_old_figure() -> None:
+    new = _pct_fact("table1.q.pct_yes", 460, 1000)
+    hidden = _pct_fact("table1.q.pct_yes", 3, 40, suppressed=True)
+    assert since_last(new, None, "2018/19", compare_fact) == ""
+    assert since_last(new, hidden, "2018/19", compare_fact) == ""
+    assert since_last(hidden, new, "2018/19", compare_fact) == ""
+
+
+def test_since_last_for_a_count_has_no_direction_word() -> None:
+    old = Fact("fact.cases_inspected", 3308, "cases", "count")
+    new = Fact("fact.cases_inspected", 3400, "cases", "count")
+    assert since_last(new, old, "2018/19", compare_fact) == "compared with 3,308 in 2018/19"
+
+
+def test_edition_label() -> None:
+    assert words.edition_label("2018-19") == "2018/19"
