@@ -418,4 +418,5 @@ def test_messages_give_the_column_as_the_file_writes_it(tmp_path: Path) -> None:
         load_valid(path, SETTINGS)
     [problem] = caught.value.problems
     assert problem.column == "ogrs_score"
-    assert "row 3, column 'ogrs_score' (written 'OGRS-score'): not a number" in str(problem)
+    assert ("row 3 (line 4 of the file), column 'ogrs_score' (written 'OGRS-score'): "
+            "not a number") in str(problem)
