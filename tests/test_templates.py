@@ -1,0 +1,108 @@
+"""The templates themselves: no typed-in numbers, sections in the bulletin's order, and
+editor-maintained data files that the templates can rely on."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+
+from bulletin.render import TEMPLATES_DIR, section_files
+
+# Jinja expressions, statements and comments: digits inside these are code, not prose.
+JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+# The only digits a template may hold outside Jinja. Each names what it allows.
+ALLOWED = [
+    re.compile(r"^#{2,6} \d+(?:\.\d+)* ", re.M),          # section numbers in headings
+    re.compile(r"\b(?:standards?|Standard) \d\.\d\b"),    # framework standards ("standard 1.2")
+    re.compile(r"\b(?:Tables?|Figures?) \d\b"),           # "Table 1", "Figure 2"
+    re.compile(r"\b[AB]\d\b"),                            # annex table ids ("B3")
+    re.compile(r"\b(?:19|20)\d\d\b"),                     # years (references, history)
+    re.compile(r"</?h[1-6]\b"),                           # heading tags
+    re.compile(r"\butf-8\b|initial-scale=1\b"),           # the HTML head
+    re.compile(r"https?://\S+"),                          # links
+]
+
+
+def stray_digits(text: str) -> list[tuple[int, str]]:
+    """(line, text) of every digit outside Jinja and outside the allowlist."""
+    def blank(m: re.Match[str]) -> str:
+        return re.sub(r"[^\n]", " ", m.group(0))  # keep line numbers and columns
+    text = JINJA.sub(blank, text)
+    for pattern in ALLOWED:
+        text = pattern.sub(blank, text)
+    return [(text.count("\n", 0, m.start()) + 1, m.group(0).rstrip(".,"))
+            for m in re.finditer(r"[\w,.%+-]*\d[\w,.%+-]*", text)]
+
+
+def template_files() -> list:
+    return sorted(TEMPLATES_DIR.rglob("*.j2"))
+
+
+def test_there_are_templates_to_check() -> None:
+    assert len(template_files()) >= 14
+
+
+@pytest.mark.parametrize("path", template_files(), ids=lambda p: p.name)
+def test_no_number_typed_into_a_template(path) -> None:
+    found = stray_digits(path.read_text(encoding="utf-8"))
+    assert not found, f"{path.name}: numbers must come from fact(...): {found}"
+
+
+@pytest.mark.parametrize(("text", "bad"), [
+    ("Less than half (46 per cent) said so.", "46"),
+    ("{{ fact('a') | pct }} of 1,965 officers", "1,965"),
+    ("## Findings\nabout 80% of them", "80%"),
+    ("see standard 1.2 and 3 others", "3"),
+    ("{# a comment with 12 #} but 7 here", "7"),
+])
+def test_the_digit_check_catches_typed_numbers(text: str, bad: str) -> None:
+    assert [t for _, t in stray_digits(text)] == [bad]
+
+
+def test_the_digit_check_allows_code_and_references() -> None:
+    text = ("## 2.1 Workload\n{{ fact('fact.caseload_over_50.crc.pct') | pct }} "
+            "(Table B3; Figure 2; standard 1.3; Bonta and Andrews, 2017)\n<h2>")
+    assert stray_digits(text) == []
+
+
+def test_line_numbers_are_reported() -> None:
+    assert stray_digits("one\n{{ x }}\nthree 3\n") == [(3, "3")]
+
+
+def test_sections_follow_the_bulletin_outline() -> None:
+    names = [re.sub(r"^\d+-", "", f.split("/")[-1].split(".")[0])
+             for f in section_files(TEMPLATES_DIR)]
+    assert names == ["cover", "credits", "contents", "summary", "introduction", "findings",
+                     "workload", "skills", "learning", "agencies", "conclusion", "references",
+                     "annex-a", "annex-b"]
+
+
+def test_every_quotes_and_cite_call_has_data() -> None:
+    quotes = tomllib.loads((TEMPLATES_DIR / "quotes.toml").read_text(encoding="utf-8"))
+    refs = tomllib.loads((TEMPLATES_DIR / "references.toml").read_text(encoding="utf-8"))
+    keys = [r["key"] for r in refs["reference"]]
+    assert len(keys) == len(set(keys))
+    text = "\n".join(p.read_text(encoding="utf-8") for p in template_files())
+    for section in re.findall(r"quotes\(\"([^\"]+)\"\)", text):
+        assert quotes.get(section), section
+    for key in re.findall(r"cite\(\"([^\"]+)\"", text):
+        assert key in keys
+
+
+def test_quotes_hold_no_numbers_and_name_no_one() -> None:
+    quotes = tomllib.loads((TEMPLATES_DIR / "quotes.toml").read_text(encoding="utf-8"))
+    for section, items in quotes.items():
+        if not isinstance(items, list):
+            continue
+        for q in items:
+            assert set(q) == {"text", "who"}, section
+            assert not re.search(r"\d", q["text"]), q["text"]
+
+
+def test_references_have_the_fields_the_list_prints() -> None:
+    refs = tomllib.loads((TEMPLATES_DIR / "references.toml").read_text(encoding="utf-8"))
+    for r in refs["reference"]:
+        assert {"key", "cite", "authors", "year", "title"} <= set(r), r.get("key")
+        assert r["year"] in r["cite"]
