@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils.exceptions import IllegalCharacterError
+from pyarrow.lib import ArrowException
 
 from bulletin import schema
 from bulletin.cli import main
@@ -420,3 +421,44 @@ def test_messages_give_the_column_as_the_file_writes_it(tmp_path: Path) -> None:
     assert problem.column == "ogrs_score"
     assert ("row 3 (line 4 of the file), column 'ogrs_score' (written 'OGRS-score'): "
             "not a number") in str(problem)
+
+
+@FUZZ
+@given(st.dictionaries(
+    st.sampled_from(fx.NAMES + ["Case ID", "extra", ""]),
+    st.one_of(
+        st.lists(st.one_of(st.none(), st.text(max_size=6)), min_size=3, max_size=3),
+        st.lists(st.one_of(st.none(), st.integers(-10**12, 10**12)), min_size=3, max_size=3),
+        st.lists(st.floats(), min_size=3, max_size=3),
+        st.lists(st.booleans(), min_size=3, max_size=3),
+        st.lists(st.dates(), min_size=3, max_size=3)),
+    min_size=1, max_size=12))
+def test_random_parquet_frames(columns: dict[str, list[object]]) -> None:
+    buffer = io.BytesIO()
+    try:
+        pd.DataFrame(columns).to_parquet(buffer)
+    except (ValueError, TypeError, ArrowException):  # a frame pyarrow cannot store
+        return
+    outcome("x.parquet", buffer.getvalue())
+
+
+@FUZZ
+@given(st.dictionaries(
+    st.sampled_from(fx.NAMES),
+    st.one_of(
+        st.lists(st.text(alphabet="abcNnYy/ 019-", max_size=6), min_size=3, max_size=3),
+        st.lists(st.one_of(st.none(), st.sampled_from([0.0, 1.0, 2.0, 9.0, 34.5, 1e6])),
+                 min_size=3, max_size=3)),
+    min_size=1, max_size=12),
+    st.sampled_from(["Not applicable", "Not known", "Yes", ""]))
+def test_random_spss_files(columns: dict[str, list[object]], label: str) -> None:
+    frame = pd.DataFrame(columns)
+    numeric = [c for c in frame if frame[c].dtype.kind == "f"]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "x.sav"
+        pyreadstat.write_sav(frame, path,
+                             variable_value_labels={c: {1.0: "Yes", 0.0: "No", 9.0: label}
+                                                    for c in numeric},
+                             missing_ranges={c: [9.0] for c in numeric})
+        data = path.read_bytes()
+    outcome("x.sav", data)
