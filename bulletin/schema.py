@@ -43,7 +43,7 @@ YES_NO_NA = (YES, NO, NOT_APPLICABLE)
 
 # Spellings that always mean "missing", compared after trimming, ignoring capitals and
 # treating runs of spaces, "_" and "-" alike (so "-" and "--" are blank too).
-MISSING_SPELLINGS = ("", "n/a", "na", ".")
+MISSING_SPELLINGS = ("", "n/a", "na", "n.a.", ".")
 # In a column that allows "not applicable", these mean that answer instead of missing:
 # the interview schedule and the inspection tool offer "N/A" as an answer there.
 NOT_APPLICABLE_SPELLINGS = ("not applicable", "n/a", "na", "n.a.")

@@ -462,3 +462,17 @@ def test_random_spss_files(columns: dict[str, list[object]], label: str) -> None
                              missing_ranges={c: [9.0] for c in numeric})
         data = path.read_bytes()
     outcome("x.sav", data)
+
+
+def test_every_missing_spelling_reads_as_blank(tmp_path: Path) -> None:
+    rows = fx.good_rows()
+    for i, spelling in enumerate(schema.MISSING_SPELLINGS):
+        rows[i]["gender"] = spelling.upper()
+        rows[i]["age"] = f" {spelling} "
+    path = tmp_path / "blanks.csv"
+    path.write_text(rows_to_csv(rows))
+    frame = load_valid(path, SETTINGS)
+    n = len(schema.MISSING_SPELLINGS)
+    assert frame["gender"].iloc[:n].isna().all()
+    assert frame["age"].iloc[:n].isna().all()
+    assert frame["gender"].iloc[n:].notna().all()
