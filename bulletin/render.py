@@ -190,9 +190,8 @@ def _section_name(template: str) -> str:
 def make_environment(templates_dir: Path, ctx: _Context | None = None):
     """The sandboxed Jinja environment with the bulletin's filters and globals."""
     from jinja2 import FileSystemLoader, StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
 
-    env = SandboxedEnvironment(
+    env = _sandbox()(
         loader=FileSystemLoader(str(templates_dir)), undefined=StrictUndefined,
         autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         finalize=_finalize,
@@ -213,11 +212,34 @@ def make_environment(templates_dir: Path, ctx: _Context | None = None):
     return env
 
 
+_HIDDEN = ("value", "count", "base")
+
+
+def _sandbox() -> type:
+    """Jinja's sandbox, plus one rule: a suppressed fact's number cannot be read.
+
+    `fact("key").value` is there for conditions (`{% if f.value == 0 %}`); on a
+    suppressed fact it (and the count and base) reads as the suppression mark, so the
+    number cannot reach the text even by way of an attribute.
+    """
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class BulletinSandbox(SandboxedEnvironment):
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if isinstance(obj, Fact) and obj.suppressed and attribute in _HIDDEN:
+                return SUPPRESSED_HTML
+            return super().getattr(obj, attribute)
+
+    return BulletinSandbox
+
+
 def _marked(fn: Callable[..., str]) -> Callable[..., str]:
     """A filter whose suppression mark becomes the accessible <abbr> in the HTML."""
     def wrapper(*args: Any, **kwargs: Any) -> str:
         out = fn(*args, **kwargs)
-        return SUPPRESSED_HTML if out == words.SUPPRESSED else out
+        if isinstance(out, str) and out.startswith(words.SUPPRESSED):
+            return SUPPRESSED_HTML + out[len(words.SUPPRESSED):]
+        return out
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper

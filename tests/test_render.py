@@ -254,6 +254,17 @@ def test_templates_see_no_paths_or_registries(tdir: Path) -> None:
             _render_one(tdir, body + "\n")
 
 
+def test_suppressed_number_cannot_be_read_as_an_attribute(tdir: Path) -> None:
+    q, ans, j = SMALL
+    key = f"b1.{q}.{ans}.{j}.pct_yes"
+    reg = hand_registry()
+    out = _render_one(tdir, f"V {{{{ fact('{key}').value }}}} C {{{{ fact('{key}').count }}}} "
+                            f"S {{{{ fact('{key}') | share_of('officers') }}}}\n", reg)
+    body = out[out.index("<main"):]
+    assert body.count('<abbr class="suppressed"') == 3
+    assert str(reg[key].count) not in re.sub(r"<[^>]+>", "", body).split()
+
+
 def test_text_facts_are_escaped(tdir: Path) -> None:
     reg = hand_registry({"a1.01.provider": Fact("a1.01.provider", "<script>x</script>",
                                                 "provider", "text")})
