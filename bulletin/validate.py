@@ -385,16 +385,23 @@ def _required(table: RawTable, where: dict[str, int], cols: Iterable[schema.Colu
         if col.blank_allowed or col.name not in parsed:
             continue
         j = where[col.name]
-        for i, value in enumerate(parsed[col.name]):
-            if value is None and i not in bad[col.name]:
-                raw = table.columns[j][i]
-                problems.append(DataProblem(
-                    table.file, "a required value is blank or missing",
-                    describe_codes(col) if col.kind == "category"
-                    else "a value: " + col.description.split(". ")[0].rstrip("."),
-                    row=table.rows[i], column=col.name, written=table.header[j],
-                    value=None if raw is None else _show(raw), place=table.place(i),
-                    kind="blank"))
+        expected = (describe_codes(col) if col.kind == "category"
+                    else "a value: " + col.description.split(". ")[0].rstrip("."))
+        blank = [i for i, value in enumerate(parsed[col.name])
+                 if value is None and i not in bad[col.name]]
+        if len(blank) > 1 and len(blank) == table.n_rows:  # one message, not thousands
+            problems.append(DataProblem(
+                table.file, f"a required column is blank on every row "
+                f"({_count(len(blank), 'row')})", expected, column=col.name,
+                written=table.header[j], kind="blank"))
+            continue
+        for i in blank:
+            raw = table.columns[j][i]
+            problems.append(DataProblem(
+                table.file, "a required value is blank or missing", expected,
+                row=table.rows[i], column=col.name, written=table.header[j],
+                value=None if raw is None else _show(raw), place=table.place(i),
+                kind="blank"))
     return problems
 
 

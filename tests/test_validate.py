@@ -476,3 +476,16 @@ def test_every_missing_spelling_reads_as_blank(tmp_path: Path) -> None:
     assert frame["gender"].iloc[:n].isna().all()
     assert frame["age"].iloc[:n].isna().all()
     assert frame["gender"].iloc[n:].notna().all()
+
+
+def test_a_required_column_blank_throughout_is_one_problem(tmp_path: Path) -> None:
+    rows = fx.good_rows()
+    for row in rows:
+        row["provider_type"] = ""
+    path = tmp_path / "no_types.csv"
+    path.write_text(rows_to_csv(rows))
+    with pytest.raises(DataError) as caught:
+        load_valid(path, SETTINGS)
+    [problem] = caught.value.problems
+    assert problem.column == "provider_type" and problem.row is None
+    assert "blank on every row (12 rows)" in problem.message
