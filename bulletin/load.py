@@ -243,12 +243,17 @@ def _read_csv(path: Path, data: bytes) -> RawTable:
 def _assemble(name: str, fmt: str, header: list[object],
               records: list[tuple[int, list[object]]], header_place: int,
               problems: list[DataProblem]) -> RawTable:
-    """Shared by CSV and Excel: drop blank rows, check row lengths, store by column."""
+    """Shared by CSV and Excel: drop blank rows, check row lengths, store by column.
+
+    In a CSV a row longer than the header means its values have slipped out of line; a
+    sheet is a grid, so there a value beyond the header is only an unnamed column."""
     header_text = [_header_text(h) for h in header]
     while header_text and not header_text[-1]:
         header_text.pop()
     if not header_text:
         raise BulletinError(f"{name}: the header row is blank")
+    if fmt == "Excel":
+        header_text += [""] * (max((len(r) for _, r in records), default=0) - len(header_text))
     width = len(header_text)
     where = "line {} of the file" if fmt == "CSV" else "spreadsheet row {}"
     kept: list[list[object]] = []

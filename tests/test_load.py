@@ -198,3 +198,19 @@ def test_parquet_round_trip(tmp_path: Path) -> None:
     assert table.n_rows == 12 and table.place(0) == ""
     assert table.columns[fx.NAMES.index("age")][:2] == (20, 24)
     assert table.columns[fx.NAMES.index("ro_grade")][3] in ("", None)
+
+
+def test_excel_values_beyond_the_header_are_an_unnamed_column(tmp_path: Path) -> None:
+    rows: list[dict[str, object]] = fx.good_rows()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(rows[0]))
+    for i, row in enumerate(rows):
+        sheet.append([*row.values(), "note" if i == 3 else None])
+    path = tmp_path / "notes.xlsx"
+    book.save(path)
+    table = read_table(path)
+    assert table.n_rows == 12
+    [warning] = table.problems
+    assert warning.severity == "warning"
+    assert "column AH (34) has values but no name" in warning.message
