@@ -246,11 +246,13 @@ def _assemble(name: str, fmt: str, header: list[object],
     """Shared by CSV and Excel: drop blank rows, check row lengths, store by column.
 
     In a CSV a row longer than the header means its values have slipped out of line; a
-    sheet is a grid, so there a value beyond the header is only an unnamed column."""
+    sheet is a grid, so there a value beyond the header is only an unnamed column. Rows
+    may stop short of the header's trailing unnamed columns, or run on with blanks."""
     header_text = [_header_text(h) for h in header]
-    while header_text and not header_text[-1]:
-        header_text.pop()
-    if not header_text:
+    named = len(header_text)
+    while named and not header_text[named - 1]:
+        named -= 1
+    if not named:
         raise BulletinError(f"{name}: the header row is blank")
     if fmt == "Excel":
         header_text += [""] * (max((len(r) for _, r in records), default=0) - len(header_text))
@@ -268,18 +270,18 @@ def _assemble(name: str, fmt: str, header: list[object],
         if cells.count(None) == len(cells):
             blank += 1
             continue
-        if len(cells) < width or cells[width:].count(None) != len(cells) - width:
+        if len(cells) < named or cells[width:].count(None) != max(len(cells) - width, 0):
             found = len(cells)
             if found > width:
                 found = max(k + 1 for k, c in enumerate(cells) if c is not None)
             problems.append(DataProblem(
                 name, f"this row has {found} values "
-                f"but the header names {width} columns, so its cells cannot be matched to "
+                f"but the header names {named} columns, so its cells cannot be matched to "
                 "columns (a missing or extra separator, an unmatched double quote, or a "
                 "cut-off file?); the row was not checked further",
-                f"{width} values", row=row, place=where.format(place), kind="row-length"))
+                f"{named} values", row=row, place=where.format(place), kind="row-length"))
             continue
-        cells = cells[:width]
+        cells = cells[:width] + [None] * (width - len(cells))
         for j in unnamed:
             if cells[j] is not None:
                 unnamed_used.add(j)

@@ -214,3 +214,17 @@ def test_excel_values_beyond_the_header_are_an_unnamed_column(tmp_path: Path) ->
     [warning] = table.problems
     assert warning.severity == "warning"
     assert "column AH (34) has values but no name" in warning.message
+
+
+def test_csv_header_with_trailing_unnamed_columns(tmp_path: Path) -> None:
+    lines = GOOD.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].rstrip("\n") + ",,\n"  # two unnamed columns in the header
+    lines[3] = lines[3].rstrip("\n") + ",remark\n"  # one row uses the first of them
+    path = tmp_path / "trailing.csv"
+    path.write_text("".join(lines))
+    table = read_table(path)
+    assert table.n_rows == 12
+    assert table.header[-2:] == ("", "")
+    assert table.columns[-2][1] == "remark" and table.columns[-1][1] is None
+    assert [p.message for p in table.problems] == [
+        "column 34 has values but no name in the header; it is ignored"]
