@@ -301,7 +301,8 @@ def _format_by_unit(fact: Fact, value: Any) -> str:
         return str(value)
     if fact.unit == "p_value":
         return pval(value)
-    if fact.unit in ("coefficient", "odds_ratio", "statistic"):
+    if fact.unit in ("coefficient", "odds_ratio", "statistic") or \
+            isinstance(value, float) and not value.is_integer():
         return fixed(value, 2)
     return num(value)
 

@@ -229,5 +229,19 @@ def test_since_last_for_a_count_has_no_direction_word() -> None:
     assert since_last(new, old, "2018/19", compare_fact) == "compared with 3,308 in 2018/19"
 
 
+@pytest.mark.parametrize(("fact", "text"), [
+    (Fact("fact.cases_inspected", 3308, "n", "count"), "3,308"),
+    (Fact("table1.q.pct_yes", 46.04, "p", "percent"), "46 per cent"),
+    (Fact("fact.fieldwork_start", "2018-06", "m", "month"), "June 2018"),
+    (Fact("a1.01.provider", "Wales", "t", "text"), "Wales"),
+    (Fact("model.j.x.b", -0.6349, "b", "coefficient"), "-0.63"),
+    (Fact("model.j.nagelkerke_r2", 0.114, "r2"), "0.11"),
+    (Fact("model.j.chi2_df", 5, "df"), "5"),
+    (Fact("model.j.chi2_p", 0.0004, "p", "p_value"), "<.001"),
+])
+def test_a_bare_fact_is_formatted_by_its_unit(fact: Fact, text: str) -> None:
+    assert words.display(fact) == text
+
+
 def test_edition_label() -> None:
     assert words.edition_label("2018-19") == "2018/19"
