@@ -348,7 +348,7 @@ class _Context:
             "cite": self.cite, "references": self.reference_list,
             "caseload_cut": self.caseload_cut(), "in_model": self.in_model,
             "question": self.question, "judgement": self.judgement,
-            "tipping_point": self.tipping_point,
+            "tipping_point": self.tipping_point, "linked_standards": self.linked_standards,
             "quotes_illustrative": bool(self.quotes_data.get("illustrative", False)),
         }
 
@@ -375,6 +375,16 @@ class _Context:
         """Whether the stepwise selection kept `variable` in the judgement's model."""
         prefix = f"model.{judgement}.{variable}."
         return any(k.startswith(prefix) for k in self.registry)
+
+    def linked_standards(self) -> list[str]:
+        """The standards (in question order) with a question kept in any judgement's model:
+        what the analysis supports saying is "linked to the quality of work"."""
+        out: list[str] = []
+        for key, standard, _text in self.edition.questions:
+            if standard not in out and any(self.in_model(j, key)
+                                           for j, _s, _t in self.edition.judgements):
+                out.append(standard)
+        return out
 
     def caseload_cut(self) -> int | None:
         """The caseload threshold the narrative facts were cut at (fact.caseload_over_<n>)."""
