@@ -167,6 +167,13 @@ def test_narrative_numbers_follow_the_facts(reg: Registry) -> None:
     assert f"({pct(other)})" in after and "just over seven in ten" in after.lower()
 
 
+def test_headline_names_only_standards_in_the_models(doc) -> None:
+    """The hand models keep one Staff question (skills) and no Services question."""
+    summary = _section(doc.html_web, "summary")
+    assert "organisational standard on staff (standard 1.2)." in summary
+    assert "standard 1.3" not in summary
+
+
 def test_suppressed_fact_renders_as_the_mark(reg: Registry, doc) -> None:
     q, ans, j = SMALL
     hidden = reg[f"b1.{q}.{ans}.{j}.pct_yes"]
