@@ -315,3 +315,9 @@ def test_stage_follows_configured_bands() -> None:
     iv = _iv(frame)
     answered = iv["workload_manageable"].isin(["yes", "no"]) & iv["caseload"].notna()
     assert int(r.fig2.yes.sum() + r.fig2.no.sum()) == int(answered.sum())
+
+
+def test_stage_names_missing_columns() -> None:
+    frame = random_cases(50, seed=2).drop(columns=["ogrs_score", "clear_roles"])
+    with pytest.raises(BulletinError, match=r"\['clear_roles', 'ogrs_score'\]"):
+        analyse(frame, EDITION)

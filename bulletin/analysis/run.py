@@ -52,7 +52,7 @@ class AnalysisResults:
 
 
 def _require(frame: pd.DataFrame, names: tuple[str, ...]) -> None:
-    missing = [c for c in names if c not in frame.columns]
+    missing = sorted({c for c in names if c not in frame.columns})
     if missing:
         raise BulletinError(f"the case table lacks column(s) {missing} that the analysis needs")
 
@@ -87,8 +87,11 @@ def analyse(frame: pd.DataFrame, edition: Edition,
     """
     s = edition.analysis
     questions, judgements = s.question_keys, s.judgement_keys
+    derived = {b.name for b in s.bands} | {g.name for g in s.groupings}
     _require(frame, ("provider", "provider_type", "report_month", "ro_interviewed",
-                     "caseload", *questions, *judgements))
+                     "caseload", *questions, *judgements,
+                     *(b.source for b in s.bands), *(g.source for g in s.groupings),
+                     *(v for v in (*s.candidates, *s.case_variables) if v not in derived)))
     data = derive(frame, s)
     interviewed = d.is_level(data["ro_interviewed"], YES)
     iv = data[interviewed]
