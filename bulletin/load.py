@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -218,7 +219,7 @@ def _read_csv(path: Path, data: bytes) -> RawTable:
 
     consumed = 0
 
-    def feed():
+    def feed() -> Iterator[str]:  # counts lines, so each record knows where it starts
         nonlocal consumed
         for line in lines[start:]:
             consumed += 1
