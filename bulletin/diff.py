@@ -203,7 +203,7 @@ def load_side(arg: str) -> tuple[Registry, str]:
     path = Path(arg)
     if path.is_dir():
         path = path / "numbers.csv"
-    elif not (path.suffix.lower() == ".csv" or path.exists()):
+    elif not (path.suffix.lower() == ".csv" or path.exists() or "/" in arg or os.sep in arg):
         if not EDITION_ID_RE.match(arg):
             raise BulletinError(f"{arg}: neither a numbers.csv file nor an edition id; "
                                 "expected a path to numbers.csv or an id such as 2018-19")
@@ -265,12 +265,18 @@ def _short_test(test: str) -> str:
     return {Z_TEST: "z", FISHER: "Fisher"}.get(test, test)
 
 
+def _clip(text: str, width: int = 28) -> str:
+    """Long text values (a list of selected variables) would push every column right."""
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def format_table(comp: Comparison, old_name: str, new_name: str,
                  summary: str | None = None) -> str:
     """An aligned plain-text table of the changed keys, then the summary line
     (`summary` lets the line describe more than the rows shown)."""
     head = ("key", old_name, new_name, "change", "p", "test", "sig")
-    rows = [(c.key, fmt_value(c.old, c.unit), fmt_value(c.new, c.unit), fmt_change(c),
+    rows = [(c.key, _clip(fmt_value(c.old, c.unit)), _clip(fmt_value(c.new, c.unit)),
+             fmt_change(c),
              fmt_p(c.p), _short_test(c.test), "*" if c.significant else "")
             for c in comp.changes if c.changed]
     lines: list[str] = []

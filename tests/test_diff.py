@@ -343,3 +343,22 @@ def test_unwritable_output_is_an_input_error(numbers, tmp_path, capsys) -> None:
     blocker.write_text("x", encoding="utf-8")
     err = run_bad([str(numbers[0]), str(numbers[1]), "--csv", str(blocker / "out.csv")], capsys)
     assert "out.csv" in err and "cannot write" in err
+
+
+def test_long_text_is_clipped_in_the_terminal_only(tmp_path, capsys) -> None:
+    long = "skills_knowledge, ethnicity, caseload, ro_grade"
+    old = Registry([Fact("model.c.selected", "caseload", "selected", "text")])
+    new = Registry([Fact("model.c.selected", long, "selected", "text")])
+    a = write_numbers(tmp_path / "a" / "numbers.csv", old)
+    b = write_numbers(tmp_path / "b" / "numbers.csv", new)
+    out_csv = tmp_path / "c.csv"
+    assert main(["diff", str(a), str(b), "--csv", str(out_csv)]) == 0
+    row = next(ln for ln in capsys.readouterr().out.splitlines()
+               if ln.startswith("model.c.selected"))
+    assert long not in row and long[:20] in row and row.rstrip().endswith("changed")
+    assert long in out_csv.read_text(encoding="utf-8")
+
+
+def test_missing_build_folder_is_reported_as_not_found(numbers, tmp_path, capsys) -> None:
+    err = run_bad([str(tmp_path / "no-such-build"), str(numbers[1])], capsys)
+    assert "no-such-build" in err and "not found" in err
