@@ -421,6 +421,24 @@ def load_edition(name_or_path: str | Path = DEFAULT_EDITION) -> Edition:
     )
 
 
+def previous_path(edition: Edition) -> Path | None:
+    """The file of the edition's `previous`: beside the edition's own file if it is there
+    (an editions folder kept elsewhere), else in ``editions/``."""
+    if not edition.previous:
+        return None
+    if edition.source_file is not None:
+        beside = edition.source_file.parent / f"{edition.previous}.toml"
+        if beside.is_file():
+            return beside
+    return edition_path(edition.previous)
+
+
+def load_previous(edition: Edition) -> Edition | None:
+    """Last year's edition, or None when the edition names no `previous`."""
+    path = previous_path(edition)
+    return None if path is None else load_edition(path)
+
+
 def default_settings() -> AnalysisSettings:
     """Analysis settings from the defaults alone (for loading data without an edition)."""
     r = _Reader(DEFAULTS_FILE)

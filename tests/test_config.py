@@ -17,6 +17,7 @@ from bulletin.config import (
     edition_ids,
     id_problem,
     load_edition,
+    load_previous,
     new_edition_command,
 )
 from bulletin.errors import BulletinError
@@ -256,3 +257,13 @@ def test_cli_new_edition_errors_exit_2(capsys) -> None:
     assert "Traceback" not in err
     assert (EDITIONS_DIR / "2018-19.toml").read_bytes() == before
     assert not (EDITIONS_DIR / "2018-20.toml").exists()
+
+
+def test_previous_is_found_beside_the_edition_first(tmp_path) -> None:
+    ed = load_edition(write_edition(tmp_path))
+    assert load_previous(ed).source_file == EDITIONS_DIR / "2018-19.toml"
+    write_edition(tmp_path, name="2018-19", id='"2018-19"', previous=None,
+                  number='"2020/01"')
+    prev = load_previous(load_edition(tmp_path / "2019-20.toml"))
+    assert prev.source_file == tmp_path / "2018-19.toml"
+    assert load_previous(prev) is None
