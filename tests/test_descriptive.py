@@ -194,7 +194,7 @@ def random_cases(n: int = 700, seed: int = 7) -> pd.DataFrame:
     types = np.array(["CRC", "NPS", "CRC", "NPS"])[provider]
     months = np.array(["2019-07", "2019-04", "2018-10", "2019-06"])[provider]
     caseload = rng.integers(1, 95, n).astype(object)
-    caseload[~interviewed] = None
+    caseload[~interviewed | (rng.random(n) < 0.03)] = None
     grade = pick(["Probation Officer", "Probation Service Officer", "Other or not clear"])
     grade[~interviewed] = None
     return case_frame(

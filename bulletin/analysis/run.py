@@ -68,7 +68,7 @@ def _by_provider_type(frame: pd.DataFrame, interviewed: np.ndarray) -> pd.DataFr
 
 def _caseload_split(iv: pd.DataFrame, judgements: tuple[str, ...], threshold: int,
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    caseload = pd.to_numeric(iv["caseload"], errors="coerce")
+    caseload = pd.to_numeric(iv["caseload"], errors="coerce").astype(float)
     split = pd.Series(np.where(caseload > threshold, "over", "up_to"), index=iv.index,
                       dtype=object).where(caseload.notna())
     work = iv.assign(caseload_split=split)
@@ -106,8 +106,8 @@ def analyse(frame: pd.DataFrame, edition: Edition,
     b2 = pd.concat([d.by_level(iv, v, levels(s, v, iv), judgements)
                     for v in s.case_variables], ignore_index=True)
 
-    caseload = pd.to_numeric(iv["caseload"], errors="coerce")
-    over = caseload.gt(caseload_threshold).fillna(False).to_numpy(dtype=bool)
+    caseload = pd.to_numeric(iv["caseload"], errors="coerce").astype(float)
+    over = caseload.gt(caseload_threshold).to_numpy(dtype=bool)
     known = caseload.notna().to_numpy(dtype=bool)
     split_cells, split_tests = _caseload_split(iv, judgements, caseload_threshold)
 
