@@ -20,6 +20,7 @@ from html import escape
 
 from bulletin.config import Edition
 from bulletin.facts import Fact, Registry, slug
+from bulletin.words import round_half_up
 
 DARK_BLUE = "#12436D"
 ORANGE = "#F46A25"
@@ -73,7 +74,8 @@ class Bar:
 # -- wording from the data ---------------------------------------------------------------
 
 def pct(value: float) -> str:
-    return f"{value:.0f}%"
+    """Whole per cent, rounded half up as everywhere else in the bulletin (46.5 -> 47%)."""
+    return f"{round_half_up(value, 0):f}%"
 
 
 def _month(yyyy_mm: str) -> str:
@@ -179,8 +181,15 @@ def figure2(registry: Registry, edition: Edition) -> Figure:
             for label in labels for answer in ("yes", "no")]
     over = [b for b in bars if b.shown]
     top = max([float(b.fact.value) for b in over] + [1.0])  # 1: all zero or suppressed
-    title = "Officers' view of whether their workload is manageable, by caseload"
-    message = _crossover_message(registry, labels)
+    crossover = _crossover(registry, labels)
+    if crossover:
+        title = (f"From caseloads of {crossover} upwards, more officers said their workload "
+                 f"was not manageable than said it was")
+        message = title + "."
+    else:
+        title = "Officers' view of whether their workload is manageable, by caseload"
+        message = "In every caseload band, at least as many officers said their workload " \
+                  "was manageable as said it was not."
     fig, ax = _axes(3.0)
     _bars(ax, bars, {"Yes": DARK_BLUE, "No": ORANGE}, "n", top * 1.2, True)
     ax.set_xlabel("Number of cases held by the responsible officer", color=GREY)
@@ -192,17 +201,35 @@ def figure2(registry: Registry, edition: Edition) -> Figure:
                   source_line(edition, "responsible officer interviews"))
 
 
-def _crossover_message(registry: Registry, labels: Sequence[str]) -> str:
-    """Where 'no' answers first outnumber 'yes' answers, said in words from the data."""
+def _crossover(registry: Registry, labels: Sequence[str]) -> str | None:
+    """The caseload band from which 'no' answers outnumber 'yes' answers in every band
+    (bands with a suppressed count are passed over), or None."""
+    verdicts = []
     for label in labels:
         yes = registry.get(f"fig2.{slug(label)}.yes")
         no = registry.get(f"fig2.{slug(label)}.no")
         if yes is None or no is None or yes.suppressed or no.suppressed:
             continue
-        if (no.value or 0) > (yes.value or 0):
-            return (f"From caseloads of {label} upwards, more officers said their "
-                    f"workload was not manageable than said it was.")
-    return "In every caseload band, more officers said their workload was manageable."
+        verdicts.append((label, (no.value or 0) > (yes.value or 0)))
+    for k, (label, more_no) in enumerate(verdicts):
+        if more_no and all(v for _, v in verdicts[k:]):
+            return label
+    return None
+
+
+def _cut(registry: Registry) -> int | None:
+    """The caseload threshold of the narrative facts (fact.caseload_over_<n>.*)."""
+    for key in registry:
+        m = re.match(r"fact\.caseload_over_(\d+)\.", key)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def _usable(f: Fact | None) -> float | None:
+    if f is None or f.suppressed or f.value is None or isinstance(f.value, str):
+        return None
+    return float(f.value)
 
 
 def figure3(registry: Registry, edition: Edition) -> Figure:
@@ -212,11 +239,12 @@ def figure3(registry: Registry, edition: Edition) -> Figure:
             for label in labels]
     shown = [b for b in bars if b.shown]
     values = [float(b.fact.value) for b in shown]
-    title = "Sentence implemented effectively, by the officer's caseload"
-    message = _caseload_message(registry, values)
+    cut = _cut(registry)
+    title, message = _caseload_message(registry, values, cut)
     fig, ax = _axes(2.8)
-    over = {label for label, band in zip(labels, edition.analysis.banding("caseload_band")
-                                         .bands, strict=True) if band.low > 50}
+    over = set() if cut is None else {
+        label for label, band in zip(labels, edition.analysis.banding("caseload_band").bands,
+                                     strict=True) if band.low > cut}
     colours = {"": DARK_BLUE}
     _bars(ax, bars, colours, "%", 110, False)
     for patch, b in zip(ax.patches, shown, strict=True):
@@ -225,7 +253,7 @@ def figure3(registry: Registry, edition: Edition) -> Figure:
     if over and len(over) < len(labels):
         first = labels.index(sorted(over, key=labels.index)[0])
         ax.axvline(first - 0.5, color=GREY, linewidth=0.6, linestyle=(0, (2, 2)))
-        ax.text(first - 0.42, 104, "More than 50 cases", color=GREY, fontsize=8.5,
+        ax.text(first - 0.42, 104, f"More than {cut} cases", color=GREY, fontsize=8.5,
                 va="center")
     ax.set_xlabel("Number of cases held by the responsible officer", color=GREY)
     ax.set_title("Percentage of cases judged effective", loc="left", fontsize=9,
@@ -237,38 +265,51 @@ def figure3(registry: Registry, edition: Edition) -> Figure:
                   source_line(edition, "case assessments and responsible officer interviews"))
 
 
-def _caseload_message(registry: Registry, values: Sequence[float]) -> str:
-    over = registry.get("fact.caseload_over_50.sentence_implemented.pct_yes")
-    under = registry.get("fact.caseload_up_to_50.sentence_implemented.pct_yes")
-    if over and under and over.value is not None and under.value is not None \
-            and not over.suppressed and not under.suppressed:
-        return (f"The sentence was implemented effectively in {pct(float(over.value))} of "
-                f"cases where the officer held more than 50 cases, against "
-                f"{pct(float(under.value))} where they held 50 or fewer.")
+def _caseload_message(registry: Registry, values: Sequence[float],
+                     cut: int | None) -> tuple[str, str]:
+    """(title, message) of Figure 3, in the direction the data go."""
+    neutral = "Sentence implemented effectively, by the officer's caseload"
+    over = _usable(registry.get(f"fact.caseload_over_{cut}.sentence_implemented.pct_yes"))
+    under = _usable(registry.get(f"fact.caseload_up_to_{cut}.sentence_implemented.pct_yes"))
+    if over is not None and under is not None:
+        message = (f"The sentence was implemented effectively in {pct(over)} of cases where "
+                   f"the officer held more than {cut} cases, against {pct(under)} where they "
+                   f"held {cut} or fewer.")
+        if pct(over) == pct(under):
+            return neutral, message
+        direction = "less" if over < under else "more"
+        return (f"Sentences were implemented effectively {direction} often where officers "
+                f"held more than {cut} cases"), message
     if values:
-        return (f"The share of cases in which the sentence was implemented effectively "
-                f"ranged from {pct(min(values))} to {pct(max(values))} across caseload bands.")
-    return "All values are suppressed."
+        return neutral, (f"The share of cases in which the sentence was implemented "
+                         f"effectively ranged from {pct(min(values))} to {pct(max(values))} "
+                         f"across caseload bands.")
+    return neutral, "All values are suppressed."
 
 
-def _judgement_figure(number: int, registry: Registry, edition: Edition, title: str,
-                      kind: str, pairs: Sequence[tuple[str, str, str]],
-                      yes: str, no: str) -> Figure:
+def _judgement_figure(number: int, registry: Registry, edition: Edition,
+                      titles: tuple[str, str, str], kind: str,
+                      pairs: Sequence[tuple[str, str, str]], yes: str, no: str) -> Figure:
+    """`titles`: (neutral, if yes is higher throughout, if no is higher throughout)."""
     """Judgements (groups) split by an interview answer (yes and no bars)."""
     bars = [Bar(group, series, _fact(registry, f"b1.{q}.{answer}.{j}.pct_yes"))
             for group, q, j in pairs
             for series, answer in ((yes, "yes"), (no, "no"))]
     # The series are named on the first group's bars (direct labels), two short lines
     # each so that a name is no wider than its bar.
-    gaps = []
+    gaps, signs = [], set()
     for group, q, j in pairs:
-        a, b = registry.get(f"b1.{q}.yes.{j}.pct_yes"), registry.get(f"b1.{q}.no.{j}.pct_yes")
-        if a and b and not a.suppressed and not b.suppressed and a.value is not None \
-                and b.value is not None:
-            gaps.append(f"{group.lower()} {pct(float(a.value))} against "
-                        f"{pct(float(b.value))}")
-    message = (f"Judgements were more often positive where the officer answered yes "
-               f"({'; '.join(gaps)})." if gaps else "All values are suppressed.")
+        a = _usable(registry.get(f"b1.{q}.yes.{j}.pct_yes"))
+        b = _usable(registry.get(f"b1.{q}.no.{j}.pct_yes"))
+        if a is not None and b is not None:
+            gaps.append(f"{group.replace(chr(10), ' ').lower()}: {pct(a)} where the officer "
+                        f"answered yes, against {pct(b)} where they answered no")
+            ra, rb = round_half_up(a), round_half_up(b)  # as printed: a tie is a tie
+            signs.add((ra > rb) - (ra < rb))
+    title = titles[1] if signs == {1} and len(gaps) == len(pairs) else \
+        titles[2] if signs == {-1} and len(gaps) == len(pairs) else titles[0]
+    message = "; ".join(gaps) + "." if gaps else "All values are suppressed."
+    message = message[:1].upper() + message[1:]
     fig, ax = _axes(2.9)
     _bars(ax, bars, {yes: DARK_BLUE, no: ORANGE}, "%", 125, True)
     ax.set_title("Percentage of cases judged effective", loc="left", fontsize=9,
@@ -282,8 +323,12 @@ def figure4(registry: Registry, edition: Edition) -> Figure:
     pairs = [(j.short, "skills_knowledge", j.key) for j in edition.analysis.judgements]
     return _judgement_figure(
         4, registry, edition,
-        "Inspectors' judgements, by whether the officer felt they had the skills, "
-        "ability and knowledge to supervise their caseload",
+        ("Inspectors' judgements, by whether the officer felt they had the skills, "
+         "ability and knowledge to supervise their caseload",
+         "Every judgement was more often positive where the officer felt they had the "
+         "skills, ability and knowledge to supervise their caseload",
+         "Every judgement was less often positive where the officer felt they had the "
+         "skills, ability and knowledge to supervise their caseload"),
         "Bar chart of the percentage of cases judged effective on each of the three "
         "judgements, for officers who said they had the necessary skills (yes) and "
         "those who said they did not (no)", pairs, "Has the\nskills", "Lacks the\nskills")
@@ -297,8 +342,12 @@ def figure5(registry: Registry, edition: Edition) -> Figure:
               "relationships_harm", "supports_safety")]
     fig = _judgement_figure(
         5, registry, edition,
-        "Desistance and safety judgements, by whether the officer said relationships "
-        "with other agencies were effective",
+        ("Desistance and safety judgements, by whether the officer said relationships "
+         "with other agencies were effective",
+         "Desistance and safety judgements were more often positive where the officer "
+         "said relationships with other agencies were effective",
+         "Desistance and safety judgements were less often positive where the officer "
+         "said relationships with other agencies were effective"),
         "Bar chart of the percentage of cases judged to support desistance, by whether "
         "the officer said relationships with other agencies to support desistance were "
         "effective, and of cases judged to support safety, by whether relationships to "

@@ -10,6 +10,7 @@ import pytest
 from bulletin.config import load_edition
 from bulletin.facts import Fact, Registry, RegistryBuilder, slug
 from bulletin.figures import Figure, make_figures
+from bulletin.words import round_half_up
 
 EDITION = load_edition("2018-19")
 BANDS = EDITION.analysis.banding("caseload_band").labels
@@ -45,6 +46,10 @@ def _registry(small_band: str | None = None) -> Registry:
 @pytest.fixture(scope="module")
 def figures() -> tuple[Figure, ...]:
     return make_figures(_registry(), EDITION)
+
+
+def _pct(v: float) -> str:
+    return f"{round_half_up(v):f}%"
 
 
 def _texts(svg: str) -> list[str]:
@@ -84,8 +89,8 @@ def test_figure3_prints_rounded_percentages(figures: tuple[Figure, ...]) -> None
     texts = _texts(figures[1].svg)
     for band in BANDS:
         v = reg[f"b1.caseload_band.{slug(band)}.sentence_implemented.pct_yes"].value
-        assert f"{v:.0f}%" in texts
-        assert f"{v:.0f}%" in figures[1].alt
+        assert _pct(v) in texts
+        assert _pct(v) in figures[1].alt
     assert "71%" in figures[1].alt and "84%" in figures[1].alt
 
 
@@ -96,13 +101,13 @@ def test_figures4_and_5_show_yes_and_no_for_each_judgement(
     for j in JUDGEMENTS:
         for answer in ("yes", "no"):
             v = reg[f"b1.skills_knowledge.{answer}.{j}.pct_yes"].value
-            assert f"{v:.0f}%" in _texts(fig4.svg)
-            assert f"{v:.0f}%" in fig4.alt
+            assert _pct(v) in _texts(fig4.svg)
+            assert _pct(v) in fig4.alt
     for q, j in (("relationships_desistance", "supports_desistance"),
                  ("relationships_harm", "supports_safety")):
         for answer in ("yes", "no"):
             v = reg[f"b1.{q}.{answer}.{j}.pct_yes"].value
-            assert f"{v:.0f}%" in _texts(fig5.svg)
+            assert _pct(v) in _texts(fig5.svg)
     # direct labels instead of a legend
     words = " ".join(_texts(fig4.svg))
     assert "Has the" in words and "Lacks the" in words
@@ -164,3 +169,36 @@ def test_tiny_data_all_suppressed_draws_no_number() -> None:
                    and t not in BANDS and "50" not in t]
         assert numbers == [], (fig.id, numbers)
         assert "suppressed" in fig.alt
+
+
+def test_chart_labels_round_half_up_like_the_text() -> None:
+    b = RegistryBuilder()
+    for key, fact in _registry().items():
+        if key == f"b1.caseload_band.{slug(BANDS[0])}.sentence_implemented.pct_yes":
+            fact = Fact(key, 62.5, fact.label, fact.unit, 125, 200)
+        b.add(fact)
+    fig3 = make_figures(b.build(), EDITION)[1]
+    assert "63%" in _texts(fig3.svg) and "62%" not in _texts(fig3.svg)
+
+
+def test_titles_follow_the_direction_of_the_data(figures: tuple[Figure, ...]) -> None:
+    assert figures[1].title.startswith("Sentences were implemented effectively less often")
+    assert figures[2].title.startswith("Every judgement was more often positive")
+    b = RegistryBuilder()
+    for key, fact in _registry().items():
+        if key == "fact.caseload_over_50.sentence_implemented.pct_yes":
+            fact = Fact(key, 90.0, fact.label, fact.unit)
+        if key == "b1.skills_knowledge.no.supports_safety.pct_yes":
+            fact = Fact(key, 99.0, fact.label, fact.unit, 79, 80)
+        b.add(fact)
+    flipped = make_figures(b.build(), EDITION)
+    assert "more often where officers held more than 50" in flipped[1].title
+    assert flipped[2].title.startswith("Inspectors' judgements, by whether")  # mixed
+
+
+def test_figure2_title_names_the_band_where_no_overtakes_yes(
+        figures: tuple[Figure, ...]) -> None:
+    reg = _registry()
+    first = next(band for band in BANDS
+                 if reg[f"fig2.{slug(band)}.no"].value > reg[f"fig2.{slug(band)}.yes"].value)
+    assert f"From caseloads of {first} upwards" in figures[0].title
