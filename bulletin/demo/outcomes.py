@@ -1,0 +1,260 @@
+"""The inspectors' judgements: one integer program per judgement.
+
+Local search over outcome values stalls a few counts short, because every interviewed
+case sits in about two dozen published cells at once. An integer program over the binary
+judgement of every case closes the gap in one go:
+
+* every published cell count (and the judgement's total) holds exactly;
+* on the listwise sample of the published model, the score X'(y - p) of each model
+  column, taken at the published coefficients, stays within a small fraction of its
+  standard deviation, so the published coefficients are close to the maximum-likelihood
+  estimate;
+* the score of every other candidate column stays within its *conditional* standard
+  deviation given the model's columns, so no other variable qualifies for entry;
+* outside the listwise sample, each question's gap in yes rates (answer yes minus answer
+  no) stays near the gap inside it, so the excluded cases look like the rest;
+* among all such outcomes, the program picks the one closest to a draw from the published
+  model, which keeps the rest of the joint structure (judgements correlated with each
+  other and with the covariates) realistic.
+
+HiGHS (through `scipy.optimize.milp`) solves it; it is stopped only by deterministic
+limits (node count, relative gap), never by a clock, so every machine gets the same answer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.special import expit
+from scipy.stats import norm
+
+from bulletin.demo.design import (
+    CANDIDATES,
+    PublishedModel,
+    Term,
+    analysis_values,
+    column,
+    complete_mask,
+    terms_of,
+)
+from bulletin.demo.population import CASELOAD_BANDS, QUESTIONS, Population, rng_for
+from bulletin.demo.spec import Bounds, YearSpec
+from bulletin.demo.targets import JUDGED_IN, JUDGEMENTS, Targets
+from bulletin.schema import NO, NOT_APPLICABLE, YES
+
+CORRELATION = 0.6  # latent correlation of successive judgements of one case
+
+
+def caseload_band(caseload: np.ndarray) -> np.ndarray:
+    out = np.full(len(caseload), "", dtype=object)
+    for i, v in enumerate(caseload):
+        if v != "":
+            x = int(v)
+            for label, lo, hi in CASELOAD_BANDS:
+                if lo <= x <= hi:
+                    out[i] = label
+    return out
+
+
+def _design(vals: dict[str, np.ndarray], terms: list[Term]) -> np.ndarray:
+    return np.column_stack([column(vals, t) for t in terms] + [np.ones(len(vals["caseload"]))])
+
+
+class JudgementProgram:
+    """The integer program of one judgement, kept as arrays so it can be inspected."""
+
+    def __init__(self, pop: Population, t: Targets, judgement: str, model: PublishedModel,
+                 bounds: Bounds) -> None:
+        self.judgement = judgement
+        vals = analysis_values(pop.cols)
+        vals["caseload_band"] = caseload_band(pop.cols["caseload"])
+        judged = pop.interviewed & np.isin(pop.cls, JUDGED_IN[judgement])
+        self.rows = np.flatnonzero(judged)
+        self.listwise = complete_mask(vals)[self.rows]
+        rows_eq: list[np.ndarray] = []
+        rhs_eq: list[float] = []
+        for (variable, level, j), k in sorted(t.yes.items()):
+            if j == judgement:
+                rows_eq.append((vals[variable][self.rows] == level).astype(float))
+                rhs_eq.append(k)
+        rows_eq.append(np.ones(len(self.rows)))
+        rhs_eq.append(t.yes_total[judgement])
+        self.a_eq, self.b_eq = np.array(rows_eq), np.array(rhs_eq)
+
+        # Scores on the listwise sample, at the published coefficients.
+        lw = self.rows[self.listwise]
+        sub = {k: v[lw] for k, v in vals.items()}
+        own = list(model.terms)
+        x = _design(sub, own)
+        beta = np.array(model.b)
+        # Nudges (in published SEs) steer terms that forward selection must pick up early.
+        names = [tm.name for tm in own] + ["constant"]
+        for name, f in bounds.nudges:
+            beta[names.index(name)] += f * model.se[names.index(name)]
+        beta[-1] += self._constant_shift(x, beta, t.yes_total[judgement] / len(self.rows),
+                                         model.se[-1], bounds.constant_shift_se)
+        self.beta = beta
+        p = np.round(expit(x @ beta), 12)
+        self.p_listwise = p
+        w = p * (1 - p)
+        others = [tm for v in CANDIDATES if v not in model.variables for tm in terms_of(v)]
+        z = np.column_stack([column(sub, tm) for tm in others])
+        a = x.T @ (x * w[:, None])
+        bmat = x.T @ (z * w[:, None])
+        g = z.T @ (z * w[:, None]) - bmat.T @ np.linalg.solve(a, bmat)
+        # Own columns: the one-step (Newton) estimate beta + A^-1 X'(y - p) is linear in y;
+        # bound each coefficient's move in published standard errors.
+        se_pub = np.array([max(v, 0.005) for v in model.se])  # "0.00" printed: below 0.005
+        step = np.linalg.solve(a, x.T)
+        own_lim = bounds.own * se_pub
+        other_lim = bounds.other * np.sqrt(np.diag(g))
+        for name, f in bounds.other_by_variable:
+            for i, tm in enumerate(others):
+                if tm.variable == name:
+                    other_lim[i] = f * np.sqrt(g[i, i])
+        # Other columns: the efficient score, i.e. the column's score after projecting out
+        # the model's columns, (z - X A^-1 X'W z)'(y - p); its variance is diag(G).
+        z_res = z - x @ np.linalg.solve(a, bmat)
+        rows_sc = np.vstack([step, z_res.T])
+        self.score_names = [tm.name for tm in own] + ["constant"] + [tm.name for tm in others]
+        n = len(self.rows)
+        a_sc = np.zeros((rows_sc.shape[0], n))
+        a_sc[:, self.listwise] = rows_sc
+        centre = rows_sc @ p
+        lim = np.concatenate([own_lim, other_lim])
+        self.a_sc = np.round(a_sc, 12)
+        self.lo_sc = np.round(centre - lim, 9)
+        self.hi_sc = np.round(centre + lim, 9)
+
+        # Outside the listwise sample: each question's yes-rate gap near the inside gap.
+        gap_rows, gap_lo, gap_hi = [], [], []
+        for q in QUESTIONS:
+            v = vals[q][self.rows]
+            row = np.zeros(n)
+            for part, sign in ((self.listwise, -1.0), (~self.listwise, 1.0)):
+                yes_m, no_m = part & (v == "yes"), part & (v == "no")
+                if yes_m.sum() < 20 or no_m.sum() < 20:
+                    break
+                row += sign * (yes_m / yes_m.sum() - no_m / no_m.sum())
+            else:
+                gap_rows.append(row)
+                gap_lo.append(-bounds.outside_gap)
+                gap_hi.append(bounds.outside_gap)
+        self.a_gap = np.array(gap_rows).reshape(-1, n)
+        self.lo_gap, self.hi_gap = np.array(gap_lo), np.array(gap_hi)
+        self._widen_gaps(bounds)
+
+        # Starting values for cases outside the listwise sample: the published model with
+        # each missing column at its listwise mean.
+        full = {k: v[self.rows] for k, v in vals.items()}
+        xf = _design(full, own)
+        means = np.nanmean(x, axis=0)
+        xf = np.where(np.isnan(xf), means, xf)
+        self.p_start = expit(xf @ beta)
+        self.p_start[self.listwise] = p
+
+    @staticmethod
+    def _constant_shift(x: np.ndarray, beta: np.ndarray, rate: float, se: float,
+                        cap_se: float) -> float:
+        """Shift of the constant (at most `cap_se` published SEs) that brings the listwise
+        mean probability to the judgement's overall rate, so the listwise sample's yes rate
+        is not far from that of the cases outside it."""
+        lo, hi = -cap_se * se, cap_se * se
+        for _ in range(60):  # bisection: deterministic and exact enough
+            mid = (lo + hi) / 2
+            if expit(x @ beta + mid).mean() > rate:
+                hi = mid
+            else:
+                lo = mid
+        return round((lo + hi) / 2, 6)
+
+    def _widen_gaps(self, bounds: Bounds) -> None:
+        """Widen the outside-gap limit only for questions that cannot meet it.
+
+        A linear program finds the least total widening compatible with the cell counts and
+        the score bounds; each question then gets its needed widening plus a margin.
+        """
+        n, k = len(self.rows), len(self.a_gap)
+        if k == 0:
+            return
+        eye = np.eye(k)
+        a_ub = np.vstack([
+            np.hstack([self.a_gap, -eye]), np.hstack([-self.a_gap, -eye]),
+            np.hstack([self.a_sc, np.zeros((len(self.a_sc), k))]),
+            np.hstack([-self.a_sc, np.zeros((len(self.a_sc), k))]),
+        ])
+        b_ub = np.concatenate([self.hi_gap, -self.lo_gap, self.hi_sc, -self.lo_sc])
+        a_eq = np.hstack([self.a_eq, np.zeros((len(self.a_eq), k))])
+        res = linprog(np.concatenate([np.zeros(n), np.ones(k)]), A_ub=a_ub, b_ub=b_ub,
+                      A_eq=a_eq, b_eq=self.b_eq, bounds=[(0, 1)] * n + [(0, None)] * k,
+                      method="highs")
+        if res.x is None:
+            raise RuntimeError(f"{self.judgement}: the cell counts and score bounds conflict")
+        extra = np.round(res.x[n:], 6)
+        widen = np.where(extra > 1e-6, extra + bounds.gap_margin, 0.0)
+        self.gap_widening = widen
+        self.lo_gap = self.lo_gap - widen
+        self.hi_gap = self.hi_gap + widen
+
+    def solve(self, z_start: np.ndarray, spec: YearSpec, r: np.random.Generator) -> np.ndarray:
+        """Binary outcomes for `self.rows`, closest to the draw `z_start` < probit(p).
+
+        The linear relaxation settles almost every case; only its fractional cases and a
+        seeded random neighbourhood stay free for the integer program, which keeps it small
+        enough to solve in seconds. If that neighbourhood is too small to be feasible it
+        doubles (a deterministic rule, unlike a time limit).
+        """
+        y0 = (z_start < norm.ppf(self.p_start)).astype(float)
+        len(self.rows)
+        a = np.vstack([self.a_eq, self.a_sc, self.a_gap])
+        lo = np.concatenate([self.b_eq, self.lo_sc, self.lo_gap])
+        hi = np.concatenate([self.b_eq, self.hi_sc, self.hi_gap])
+        c = 1 - 2 * y0
+        lp = linprog(c, A_ub=np.vstack([a, -a]), b_ub=np.concatenate([hi, -lo]),
+                     bounds=(0, 1), method="highs")
+        if lp.x is None:
+            raise RuntimeError(f"{self.judgement}: no outcome meets every target ({lp.message})")
+        # Round, keeping the judgement's total exact: the fractional cases nearest 1 win.
+        x = np.round(lp.x, 9)
+        y = (x > 1 - 1e-7).astype(int)
+        frac = np.flatnonzero((x > 1e-7) & (x <= 1 - 1e-7))
+        need = int(self.b_eq[-1]) - int(y.sum())
+        y[frac[np.lexsort((frac, -x[frac]))][:need]] = 1
+        self.fractional = len(frac)
+        return y
+
+
+def add_judgements(pop: Population, t: Targets, spec: YearSpec,
+                   models: dict[str, PublishedModel]) -> dict[str, JudgementProgram]:
+    """Fill the three judgement columns of `pop.cols` in place; return the programs."""
+    r = rng_for(spec, "judgements")
+    z_prev = r.normal(size=pop.n)
+    programs = {}
+    for j in JUDGEMENTS:
+        z = CORRELATION * z_prev + np.sqrt(1 - CORRELATION**2) * r.normal(size=pop.n)
+        prog = JudgementProgram(pop, t, j, models[j], spec.bounds_for(j))
+        y = prog.solve(z[prog.rows], spec, r)
+        out = np.full(pop.n, "", dtype=object)
+        out[prog.rows] = np.where(y == 1, YES, NO)
+        # Cases without an interview: the published model at listwise means, with the
+        # same correlated draws (no published counts to meet).
+        rest = np.flatnonzero(~pop.interviewed & np.isin(pop.cls, JUDGED_IN[j]))
+        p_rest = _outside_probability(pop, models[j], prog, rest)
+        out[rest] = np.where(z[rest] < norm.ppf(p_rest), YES, NO)
+        if j == "supports_safety":
+            out[np.isin(pop.cls, ["sd"])] = NOT_APPLICABLE
+        pop.cols[j] = out
+        programs[j] = prog
+        z_prev = z
+    return programs
+
+
+def _outside_probability(pop: Population, model: PublishedModel, prog: JudgementProgram,
+                         rows: np.ndarray) -> np.ndarray:
+    vals = analysis_values(pop.cols)
+    sub = {k: v[rows] for k, v in vals.items()}
+    x = _design(sub, list(model.terms))
+    lw = prog.rows[prog.listwise]
+    xl = _design({k: v[lw] for k, v in vals.items()}, list(model.terms))
+    x = np.where(np.isnan(x), np.nanmean(xl, axis=0), x)
+    return expit(x @ np.array(model.b))

@@ -1,0 +1,112 @@
+"""Every tuning knob of the demonstration data, in one place, one `YearSpec` per edition.
+
+A new demonstration year is a new spec: different seeds, different latent strengths,
+and either published targets to hit exactly or a set of plausible shifts from a base year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class Latent:
+    """Strengths of the latent structure that ties the covariates together."""
+
+    provider_climate_sd: float = 0.55  # spread of provider climate (organisational factor)
+    officer_climate_sd: float = 0.85  # officer-level spread around the provider climate
+    climate_loading: float = 0.9  # how strongly each organisational question follows climate
+    question_noise: float = 1.0
+    caseload_crc_shift: float = 1.6  # CRC officers carry larger caseloads
+    caseload_provider_sd: float = 0.35
+    workload_caseload: float = 0.5  # workload manageable falls with caseload
+    relationships_climate: float = 0.5
+    relationships_practice: float = 1.0  # partnership work follows the officer's practice
+    relationships_nps: float = 0.35
+    relationships_caseload: float = 0.15
+    relationships_harm_link: float = 1.0  # relationships (harm) follows relationships (desistance)
+    # (climate, practice) loadings of the other questions; unlisted: (climate_loading, 0).
+    loadings: tuple[tuple[str, tuple[float, float]], ...] = (
+        ("skills_knowledge", (0.5, 0.9)),
+        ("clear_roles", (0.7, 0.8)),
+        ("allocated_appropriate_cases", (0.8, 0.5)),
+        ("inservice_training", (0.9, 0.5)),
+        ("learning_culture", (1.0, 0.3)),
+        ("services_range", (0.8, 0.6)),
+        ("supervision_quality", (0.9, 0.3)),
+    )
+    skills_grade: float = 0.4  # probation officers report more skills
+    missing_concentration: float = 0.9  # how strongly "don't know" answers cluster in officers
+    age_ogrs: float = -0.55  # younger service users have higher OGRS
+    very_high_share: float = 0.09  # share of High/Very high RoSH that is Very high
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Score bounds of the outcome integer programs (multiples of a score SD)."""
+
+    own: float = 0.1  # model's own coefficients: one-step move, in published SEs
+    other: float = 0.5  # other candidates: fraction of the conditional score SD
+    # tighter (or looser) limits for chosen candidates: (variable, fraction)
+    other_by_variable: tuple[tuple[str, float], ...] = ()
+    # Target coefficients moved by this many published SEs: (term name, SEs)
+    nudges: tuple[tuple[str, float], ...] = ()
+    outside_gap: float = 0.10  # max gap between yes-rate differences outside and inside the
+    # listwise sample, per question (keeps excluded rows looking like the rest)
+    gap_margin: float = 0.02  # added where a question's gap must be widened to be feasible
+    constant_shift_se: float = 0.3  # the constant may move this many published SEs so the
+    # listwise yes rate matches the judgement's overall rate
+
+
+@dataclass(frozen=True)
+class Solver:
+    """Deterministic limits only: a wall-clock limit would make the output machine-dependent."""
+
+    node_limit: int = 5000
+    mip_rel_gap: float = 0.05
+    free_rows: int = 300  # cases left free around the fractional ones of the relaxation
+    slack_penalty: float = 200.0  # cost of exceeding a score or gap bound by its half-width
+
+
+@dataclass(frozen=True)
+class YearSpec:
+    edition: str
+    seed: int
+    latent: Latent = field(default_factory=Latent)
+    bounds: Bounds = field(default_factory=Bounds)
+    solver: Solver = field(default_factory=Solver)
+    # Per-judgement bound factors overriding `bounds`, where one model needs its own.
+    bounds_by_judgement: tuple[tuple[str, Bounds], ...] = ()
+    interview_rate: float = 0.595  # share of inspected cases with an officer interview
+    # For a year without published targets: shifts applied to the base year's targets.
+    base_edition: str | None = None
+    shifts: tuple[tuple[str, float], ...] = ()
+
+    def bounds_for(self, judgement: str) -> Bounds:
+        return dict(self.bounds_by_judgement).get(judgement, self.bounds)
+
+
+SPECS: dict[str, YearSpec] = {
+    "2018-19": YearSpec(
+        edition="2018-19", seed=20200101,
+        bounds_by_judgement=(
+            ("sentence_implemented", Bounds(nudges=(("caseload", -0.4),))),
+            ("supports_desistance", Bounds(
+                other_by_variable=(("caseload", 0.3),),
+                nudges=(("workload_manageable[yes]", 0.5), ("age_group[40-59]", 0.3),
+                        ("age_group[30-39]", 0.3), ("rosh_level[Low]", -0.3),
+                        ("ogrs_band[Medium]", -0.4), ("ogrs_band[High/Very high]", -0.4)),
+            )),
+        ),
+    ),
+}
+
+
+def spec_for(edition: str) -> YearSpec:
+    try:
+        return SPECS[edition]
+    except KeyError:
+        raise KeyError(edition) from None
+
+
+__all__ = ["Bounds", "Latent", "Solver", "YearSpec", "SPECS", "spec_for", "replace"]
