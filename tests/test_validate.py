@@ -489,3 +489,13 @@ def test_a_required_column_blank_throughout_is_one_problem(tmp_path: Path) -> No
     [problem] = caught.value.problems
     assert problem.column == "provider_type" and problem.row is None
     assert "blank on every row (12 rows)" in problem.message
+
+
+def test_the_shipped_demonstration_data_validates_clean(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(DEMO)]) == 0
+    assert "OK: no errors, 0 warnings." in capsys.readouterr().out
+    frame = load_valid(DEMO, SETTINGS)
+    lines = [x for x in DEMO.read_text().splitlines() if x and not x.startswith("#")]
+    assert len(frame) == len(lines) - 1
+    assert frame["case_id"].is_unique
