@@ -283,3 +283,53 @@ def test_copy_is_the_shipped_file(tmp_path: Path) -> None:
     out = tmp_path / "demo.csv"
     assert demo_data_command(out, "2018-19", regenerate=False) == 0
     assert out.read_bytes() == DATA.read_bytes()
+
+
+# ----------------------------------------------------------------------------- 2019-20
+
+NEXT = shipped_file("2019-20")
+
+
+@pytest.fixture(scope="module")
+def next_year() -> pd.DataFrame:
+    return pd.read_csv(NEXT, comment="#", dtype=str, keep_default_na=False)
+
+
+def test_next_year_is_synthetic_canonical_and_consistent(next_year: pd.DataFrame) -> None:
+    assert NEXT.read_text(encoding="utf-8").startswith(
+        "# SYNTHETIC demonstration data for bulletin")
+    assert tuple(next_year.columns) == column_names(default_settings())
+    assert next_year["case_id"].str.fullmatch(r"DEMO-\d{5}").all()
+    d = next_year
+    hvh = d["rosh_level"].isin(["High", "Very high"])
+    assert (d["provider_type"][hvh] == "NPS").all()
+    s, f = d["sentence_implemented"], d["supports_safety"]
+    dd = d["supports_desistance"]
+    assert not (dd.isin(["yes", "no"]) & ~s.isin(["yes", "no"])).any()
+    assert not (f.isin(["yes", "no"]) & ~dd.isin(["yes", "no"])).any()
+    out = d[d["ro_interviewed"] == "no"]
+    assert (out[["ro_grade", "caseload", *default_settings().question_keys]] == "").all().all()
+
+
+def test_next_year_moves_plausibly(raw: pd.DataFrame, next_year: pd.DataFrame) -> None:
+    """Workload manageable up notably, caseloads down, most other answers about the same."""
+    def share(d: pd.DataFrame, col: str) -> float:
+        x = d[d["ro_interviewed"] == "yes"][col]
+        return (x == "yes").sum() / x.isin(["yes", "no"]).sum()
+
+    def caseload(d: pd.DataFrame) -> pd.Series:
+        x = d[d["ro_interviewed"] == "yes"]["caseload"]
+        return pd.to_numeric(x[x != ""])
+
+    assert share(next_year, "workload_manageable") > share(raw, "workload_manageable") + 0.05
+    assert caseload(next_year).median() < caseload(raw).median()
+    for q in ("skills_knowledge", "clear_roles", "relationships_desistance"):
+        assert abs(share(next_year, q) - share(raw, q)) < 0.03, q
+    assert 0.8 < len(next_year) / len(raw) < 1.2
+
+
+@pytest.mark.slow
+def test_next_year_regenerates_to_the_shipped_bytes(tmp_path: Path) -> None:
+    out = tmp_path / "next.csv"
+    assert demo_data_command(out, "2019-20", regenerate=True) == 0
+    assert out.read_bytes() == NEXT.read_bytes()

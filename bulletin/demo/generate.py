@@ -18,7 +18,13 @@ from bulletin.demo.outcomes import add_judgements
 from bulletin.demo.population import Population, build_population, rng_for
 from bulletin.demo.repair import repair, residuals
 from bulletin.demo.spec import YearSpec, spec_for
-from bulletin.demo.targets import Targets, choose_yes_counts, load_targets, reference_dir
+from bulletin.demo.targets import (
+    Targets,
+    choose_yes_counts,
+    load_targets,
+    reference_dir,
+    shifted_targets,
+)
 from bulletin.schema import column_names
 
 
@@ -31,6 +37,8 @@ def build(edition: str = "2018-19") -> tuple[Population, Targets]:
     spec = spec_for(edition)
     t = load_targets(reference_dir())
     choose_yes_counts(t)
+    if spec.base_edition is not None:
+        t = shifted_targets(t, dict(spec.shifts), spec.month_shift)
     pop = build_population(t, spec)
     add_judgements(pop, t, spec, published_models(reference_dir()))
     repair(pop, t, rng_for(spec, "repair"))

@@ -44,9 +44,10 @@ ROSH_GROUPS = ("Low", "Medium", "High/Very high")
 GRADES = ("Probation Service Officer", "Probation Officer", "Other or not clear")
 
 
-def rng_for(spec: YearSpec, stage: str) -> np.random.Generator:
+def rng_for(spec: YearSpec, stage: str, seed: int | None = None) -> np.random.Generator:
     """One independent stream per stage: re-tuning one stage leaves the others' draws alone."""
-    return np.random.default_rng([spec.seed, zlib.crc32(stage.encode())])
+    return np.random.default_rng([spec.seed if seed is None else seed,
+                                  zlib.crc32(stage.encode())])
 
 
 @dataclass
@@ -213,7 +214,7 @@ def build_population(t: Targets, spec: YearSpec) -> Population:
     latent["rosh"] = rosh_score
 
     # --- providers: sizes plausible, interviewed cases spread in proportion ----------
-    r = rng_for(spec, "providers")
+    r = rng_for(spec, "providers", spec.provider_seed)
     provider = col()
     month = col()
     prov_climate = {}
@@ -230,6 +231,8 @@ def build_population(t: Targets, spec: YearSpec) -> Population:
             month[(provider == nm) & (ptype == ty)] = m_
             prov_climate[(nm, ty)] = r.normal(scale=lat.provider_climate_sd)
             prov_caseload[(nm, ty)] = r.normal(scale=lat.caseload_provider_sd)
+    for key, shift in spec.provider_changes:
+        prov_climate[key] += shift * lat.provider_climate_sd
     cols["provider"], cols["provider_type"], cols["report_month"] = provider, ptype, month
     pkey = list(zip(provider, ptype, strict=True))
     climate_p = np.array([prov_climate[k] for k in pkey])
@@ -334,7 +337,8 @@ def build_population(t: Targets, spec: YearSpec) -> Population:
                           else (r.random(n_all) < 0.55))
             answers = np.where(na, NOT_APPLICABLE, answers)
         cols[q] = answers
-    _fix_workload_figure(cols, band, cls, r)
+    if t.text_facts.get("manageable_by_caseload") is not None:
+        _fix_workload_figure(cols, band, cls, r)
 
     # --- the service user --------------------------------------------------------------
     r = rng_for(spec, "person")

@@ -81,6 +81,11 @@ class YearSpec:
     # For a year without published targets: shifts applied to the base year's targets.
     base_edition: str | None = None
     shifts: tuple[tuple[str, float], ...] = ()
+    month_shift: int = 0  # report months moved by this many months from the base year
+    # Providers keep the base year's sizes and climate when they share its seed; a few can
+    # then change: ((provider, type), climate shift in latent SDs).
+    provider_seed: int | None = None
+    provider_changes: tuple[tuple[tuple[str, str], float], ...] = ()
 
     def bounds_for(self, judgement: str) -> Bounds:
         return dict(self.bounds_by_judgement).get(judgement, self.bounds)
@@ -100,6 +105,21 @@ SPECS: dict[str, YearSpec] = {
         ),
     ),
 }
+
+
+# A plausible following year: more officers find their workload manageable, caseloads
+# are lower, a few providers change, most else is as in 2018-19. Loose model bounds: there
+# are no published models to reproduce, only the 2018-19 ones as a guide.
+SPECS["2019-20"] = YearSpec(
+    edition="2019-20", seed=20210101, provider_seed=20200101,
+    base_edition="2018-19", month_shift=12,
+    shifts=(("scale_cases", 0.96), ("workload_manageable", 0.55),
+            ("workloads_actively_managed", 0.25), ("caseload", -0.12),
+            ("inservice_training", 0.15), ("supports_desistance", 0.08)),
+    provider_changes=((("Essex", "CRC"), 0.8), (("London", "CRC"), 0.6),
+                      (("North West", "NPS"), -0.6)),
+    bounds=Bounds(own=4.0, other=4.0, outside_gap=0.15),
+)
 
 
 def spec_for(edition: str) -> YearSpec:

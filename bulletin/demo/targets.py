@@ -10,6 +10,7 @@ tables into those integers so that later stages only ever deal with exact counts
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -197,3 +198,92 @@ def choose_yes_counts(t: Targets) -> None:
             raise ValueError(f"no consistent yes counts for {j}")
         t.yes_total[j] = best[1]
         t.yes.update(best[2])
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _expit(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def _split(total: int, weights: dict[str, float]) -> dict[str, int]:
+    """Whole counts summing to `total` in proportion to `weights` (largest remainder)."""
+    s = sum(weights.values()) or 1.0
+    raw = {k: total * w / s for k, w in weights.items()}
+    base = {k: int(math.floor(v)) for k, v in raw.items()}
+    order = sorted(raw, key=lambda k: (-(raw[k] - base[k]), list(raw).index(k)))
+    for k in order[: total - sum(base.values())]:
+        base[k] += 1
+    return base
+
+
+def shifted_targets(base: Targets, shifts: dict[str, float], month_shift: int) -> Targets:
+    """A plausible next year: the base year's counts moved by the given shifts.
+
+    `shifts` holds `scale_cases` (factor on every class size), a logit shift per question
+    or judgement (yes share moves), and `caseload` (a shift per band step: negative moves
+    officers to smaller caseloads). There are no published text facts or cells for such a
+    year, so the generator forces none of them.
+    """
+    scale = shifts.get("scale_cases", 1.0)
+    sizes = {c: round(n * scale) for c, n in base.class_sizes.items()}
+    level_counts: dict[str, dict[str, dict[str, int | None]]] = {}
+    for variable, levels in base.level_counts.items():
+        new: dict[str, dict[str, int | None]] = {lv: {} for lv in levels}
+        for cls in CLASSES:
+            counts = {lv: levels[lv][cls] for lv in levels}
+            if any(v is None for v in counts.values()):
+                for lv in levels:
+                    new[lv][cls] = None
+                continue
+            weights = {lv: float(v) for lv, v in counts.items()}  # type: ignore[arg-type]
+            missing = base.class_sizes[cls] - sum(weights.values())
+            if variable in shifts and "yes" in weights:
+                answered = weights["yes"] + weights["no"]
+                if answered:
+                    p = _expit(_logit(weights["yes"] / answered) + shifts[variable])
+                    weights = {"yes": answered * p, "no": answered * (1 - p)}
+            if variable == "caseload_band" and "caseload" in shifts:
+                weights = {lv: w * math.exp(shifts["caseload"] * i)
+                           for i, (lv, w) in enumerate(weights.items())}
+                known = sum(counts.values())  # type: ignore[arg-type]
+                total = sum(weights.values()) or 1.0
+                weights = {lv: w * known / total for lv, w in weights.items()}
+            split = _split(sizes[cls], {**weights, "": missing})
+            for lv in levels:
+                new[lv][cls] = split[lv]
+        level_counts[variable] = new
+    t = Targets(
+        n_cases=round(base.n_cases * scale),
+        n_interviewed=sum(sizes.values()),
+        interviewed_by_type={},
+        providers=[(p, ty, _add_months(m, month_shift)) for p, ty, m in base.providers],
+        class_sizes=sizes,
+        level_counts=level_counts,
+        cells=[],
+        judgement_n={},
+        judgement_pct={},
+        table1_pct={},
+        text_facts={"crc_rosh_medium": base.text_facts.get("crc_rosh_medium", "70")},
+    )
+    t.judgement_n = {j: sum(sizes[c] for c in JUDGED_IN[j]) for j in JUDGEMENTS}
+    crc_share = base.interviewed_by_type["CRC"] / base.n_interviewed
+    t.interviewed_by_type = {"CRC": round(t.n_interviewed * crc_share)}
+    t.interviewed_by_type["NPS"] = t.n_interviewed - t.interviewed_by_type["CRC"]
+    # Only each judgement's total is set: per-cell yes counts derived independently from
+    # the base year need not be jointly attainable, and a year without published tables
+    # has nothing to match exactly. The judgements then follow the latent structure.
+    for j in JUDGEMENTS:
+        rate = _expit(_logit(base.yes_total[j] / base.judgement_n[j]) + shifts.get(j, 0.0))
+        t.yes_total[j] = round(rate * t.judgement_n[j])
+    return t
+
+
+def _add_months(month: str, k: int) -> str:
+    y, m = (int(x) for x in month.split("-"))
+    m += k
+    y, m = y + (m - 1) // 12, (m - 1) % 12 + 1
+    return f"{y:04d}-{m:02d}"
