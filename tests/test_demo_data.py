@@ -333,3 +333,13 @@ def test_next_year_regenerates_to_the_shipped_bytes(tmp_path: Path) -> None:
     out = tmp_path / "next.csv"
     assert demo_data_command(out, "2019-20", regenerate=True) == 0
     assert out.read_bytes() == NEXT.read_bytes()
+
+
+def test_bad_requests_are_clear_errors(tmp_path: Path) -> None:
+    from bulletin.errors import BulletinError
+
+    with pytest.raises(BulletinError, match="no demonstration data for edition"):
+        demo_data_command(tmp_path / "x.csv", "1999-00")
+    with pytest.raises(BulletinError, match="does not exist"):
+        demo_data_command(tmp_path / "missing" / "x.csv", "2018-19")
+    assert not list(tmp_path.iterdir())

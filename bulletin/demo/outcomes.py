@@ -1,24 +1,25 @@
-"""The inspectors' judgements: one integer program per judgement.
+"""The inspectors' judgements: one linear program per judgement, then rounding.
 
-Local search over outcome values stalls a few counts short, because every interviewed
-case sits in about two dozen published cells at once. An integer program over the binary
-judgement of every case closes the gap in one go:
+For each judgement, y (the chance of yes for each case that has the judgement) solves a
+linear program:
 
-* every published cell count (and the judgement's total) holds exactly;
-* on the listwise sample of the published model, the score X'(y - p) of each model
-  column, taken at the published coefficients, stays within a small fraction of its
-  standard deviation, so the published coefficients are close to the maximum-likelihood
-  estimate;
-* the score of every other candidate column stays within its *conditional* standard
-  deviation given the model's columns, so no other variable qualifies for entry;
+* every published cell count (and the judgement's total) holds;
+* on the listwise sample of the published model, the one-step estimate
+  beta + A^-1 X'(y - p) of every coefficient (p at the published coefficients) stays
+  within a small fraction of its published SE, so the maximum-likelihood estimate lands
+  near the published value;
+* the efficient score of every other candidate column, (z - X A^-1 X'W z)'(y - p), stays
+  within a fraction of its standard deviation, so no other variable qualifies for entry
+  at the published model;
 * outside the listwise sample, each question's gap in yes rates (answer yes minus answer
   no) stays near the gap inside it, so the excluded cases look like the rest;
-* among all such outcomes, the program picks the one closest to a draw from the published
-  model, which keeps the rest of the joint structure (judgements correlated with each
-  other and with the covariates) realistic.
+* among all such y, the one closest to a draw from the published model, which keeps the
+  rest of the joint structure (judgements correlated with each other and with the
+  covariates) realistic.
 
-HiGHS (through `scipy.optimize.milp`) solves it; it is stopped only by deterministic
-limits (node count, relative gap), never by a clock, so every machine gets the same answer.
+The solution is rounded keeping the total; the few cells rounding puts off by one or two
+are made exact afterwards by `repair`. HiGHS solves the programs to optimality (no time
+limit), so every machine gets the same answer.
 """
 
 from __future__ import annotations
@@ -196,16 +197,15 @@ class JudgementProgram:
         self.lo_gap = self.lo_gap - widen
         self.hi_gap = self.hi_gap + widen
 
-    def solve(self, z_start: np.ndarray, spec: YearSpec, r: np.random.Generator) -> np.ndarray:
+    def solve(self, z_start: np.ndarray) -> np.ndarray:
         """Binary outcomes for `self.rows`, closest to the draw `z_start` < probit(p).
 
-        The linear relaxation settles almost every case; only its fractional cases and a
-        seeded random neighbourhood stay free for the integer program, which keeps it small
-        enough to solve in seconds. If that neighbourhood is too small to be feasible it
-        doubles (a deterministic rule, unlike a time limit).
+        A linear program rather than an integer one: with exact cell counts an integer
+        program is hard for branch and bound (every case sits in about two dozen cells),
+        while the linear optimum leaves only a few dozen fractional cases, and the cells
+        their rounding disturbs are repaired exactly afterwards, one variable at a time.
         """
         y0 = (z_start < norm.ppf(self.p_start)).astype(float)
-        len(self.rows)
         a = np.vstack([self.a_eq, self.a_sc, self.a_gap])
         lo = np.concatenate([self.b_eq, self.lo_sc, self.lo_gap])
         hi = np.concatenate([self.b_eq, self.hi_sc, self.hi_gap])
@@ -233,7 +233,7 @@ def add_judgements(pop: Population, t: Targets, spec: YearSpec,
     for j in JUDGEMENTS:
         z = CORRELATION * z_prev + np.sqrt(1 - CORRELATION**2) * r.normal(size=pop.n)
         prog = JudgementProgram(pop, t, j, models[j], spec.bounds_for(j))
-        y = prog.solve(z[prog.rows], spec, r)
+        y = prog.solve(z[prog.rows])
         out = np.full(pop.n, "", dtype=object)
         out[prog.rows] = np.where(y == 1, YES, NO)
         # Cases without an interview: the published model at listwise means, with the

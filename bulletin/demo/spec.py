@@ -59,22 +59,11 @@ class Bounds:
 
 
 @dataclass(frozen=True)
-class Solver:
-    """Deterministic limits only: a wall-clock limit would make the output machine-dependent."""
-
-    node_limit: int = 5000
-    mip_rel_gap: float = 0.05
-    free_rows: int = 300  # cases left free around the fractional ones of the relaxation
-    slack_penalty: float = 200.0  # cost of exceeding a score or gap bound by its half-width
-
-
-@dataclass(frozen=True)
 class YearSpec:
     edition: str
     seed: int
     latent: Latent = field(default_factory=Latent)
     bounds: Bounds = field(default_factory=Bounds)
-    solver: Solver = field(default_factory=Solver)
     # Per-judgement bound factors overriding `bounds`, where one model needs its own.
     bounds_by_judgement: tuple[tuple[str, Bounds], ...] = ()
     interview_rate: float = 0.595  # share of inspected cases with an officer interview
@@ -129,4 +118,4 @@ def spec_for(edition: str) -> YearSpec:
         raise KeyError(edition) from None
 
 
-__all__ = ["Bounds", "Latent", "Solver", "YearSpec", "SPECS", "spec_for", "replace"]
+__all__ = ["Bounds", "Latent", "YearSpec", "SPECS", "spec_for", "replace"]
