@@ -321,7 +321,7 @@ def build_population(t: Targets, spec: YearSpec) -> Population:
             score = score + lat.skills_grade * po
         mscore = lat.missing_concentration * miss_prop + r.normal(size=n_all)
         if q == "relationships_harm":
-            mscore = mscore + 1.2 * (rosh == "Low") + 2.0 * (cls != "sds")
+            mscore = mscore + 0.6 * (rosh == "Low") + 2.0 * (cls != "sds")
         if q == "relationships_desistance":
             mscore = mscore + 1.5 * (cls == "sd") + 0.8 * (rosh == "Low")
         latent[q] = score
@@ -383,8 +383,7 @@ def build_population(t: Targets, spec: YearSpec) -> Population:
     cols["age"] = _values_in_bands(abands, AGE_BANDS, age_score, r)
     cols["gender"], cols["ethnicity"] = gender, eth
     cols["ogrs_score"] = _values_in_bands(obands, OGRS_BANDS, ogrs_score, r)
-    pc = -0.9 + 0.9 * is_nps + 0.4 * rosh_num + 0.3 * ogrs_score + r.normal(scale=0.5,
-                                                                          size=n_all)
+    pc = -0.7 + 0.6 * is_nps + 0.3 * rosh_num + 0.2 * ogrs_score + r.normal(size=n_all)
     cols["supervision_type"] = np.where(pc > 0, "Post-custody", "Community sentence")
     latent["ogrs"] = ogrs_score
     latent["age"] = age_score

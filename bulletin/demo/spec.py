@@ -84,7 +84,8 @@ SPECS: dict[str, YearSpec] = {
     "2018-19": YearSpec(
         edition="2018-19", seed=20200101,
         bounds_by_judgement=(
-            ("sentence_implemented", Bounds(nudges=(("caseload", -0.4),))),
+            ("sentence_implemented", Bounds(nudges=(
+                ("caseload", -0.4), ("rosh_level[Medium]", -0.3), ("rosh_level[Low]", -0.3)))),
             ("supports_desistance", Bounds(
                 other_by_variable=(("caseload", 0.3),),
                 nudges=(("workload_manageable[yes]", 0.5), ("age_group[40-59]", 0.3),
