@@ -321,3 +321,22 @@ def test_stage_names_missing_columns() -> None:
     frame = random_cases(50, seed=2).drop(columns=["ogrs_score", "clear_roles"])
     with pytest.raises(BulletinError, match=r"\['clear_roles', 'ogrs_score'\]"):
         analyse(frame, EDITION)
+
+
+def test_model_frame_codes_outcome_and_answers() -> None:
+    from bulletin.analysis.models import model_frame
+
+    f = derive(case_frame(
+        4, supports_safety=["yes", "no", "not applicable", None],
+        relationships_harm=["yes", "not applicable", "no", None],
+        caseload=[12, None, 70, 33], rosh_level=["High", "Low", None, "Medium"],
+        age=[20, 30, 40, 50]), S)
+    m = model_frame(f, S, "supports_safety")
+    assert list(m.columns) == ["supports_safety", *S.candidates]
+    assert m["supports_safety"].tolist()[:2] == [1.0, 0.0]
+    assert m["supports_safety"].isna().tolist() == [False, False, True, True]
+    assert m["relationships_harm"].isna().tolist() == [False, True, False, True]
+    assert m["relationships_harm"].dropna().tolist() == ["yes", "no"]
+    assert m["caseload"].dtype == float and math.isnan(m["caseload"].iloc[1])
+    assert m["rosh_level"].tolist()[:2] == ["High/Very high", "Low"]
+    assert m["age_group"].tolist() == ["18-24", "30-39", "40-59", "40-59"]
