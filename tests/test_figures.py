@@ -202,3 +202,22 @@ def test_figure2_title_names_the_band_where_no_overtakes_yes(
     first = next(band for band in BANDS
                  if reg[f"fig2.{slug(band)}.no"].value > reg[f"fig2.{slug(band)}.yes"].value)
     assert f"From caseloads of {first} upwards" in figures[0].title
+
+
+def test_framework_artwork_is_accessible_and_complete() -> None:
+    from bulletin.config import PROJECT_DIR
+
+    svg = (PROJECT_DIR / "figures" / "standards-framework.svg").read_text(encoding="utf-8")
+    root = ET.fromstring(svg.encode())
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.get("role") == "img" and root.get("aria-labelledby") == "title desc"
+    desc = root.find(f"{ns}desc").text
+    drawn = " ".join(" ".join(t.itertext()) for t in root.iter(f"{ns}text"))
+    for standard in ("1.1 Leadership", "1.2 Staff", "1.3 Services",
+                     "1.4 Information and facilities", "2.1 Assessment", "2.2 Planning",
+                     "2.3 Implementation and delivery", "2.4 Reviewing"):
+        assert standard in desc
+        number, name = standard.split(" ", 1)
+        assert number in drawn and name in drawn
+    for words_ in ("court work", "unpaid work", "through the gate"):
+        assert words_ in desc and words_ in drawn
