@@ -221,3 +221,18 @@ def test_framework_artwork_is_accessible_and_complete() -> None:
         assert number in drawn and name in drawn
     for words_ in ("court work", "unpaid work", "through the gate"):
         assert words_ in desc and words_ in drawn
+
+
+def test_paired_series_stay_apart_in_greyscale() -> None:
+    from bulletin.figures import DARK_BLUE, ORANGE
+
+    def lightness(hex_colour: str) -> float:
+        """CIE L* (0-100) of an sRGB colour: what a greyscale print keeps."""
+        def lin(c: float) -> float:
+            return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+        r, g, b = (lin(int(hex_colour[i:i + 2], 16) / 255) for i in (1, 3, 5))
+        y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+        return 116 * y ** (1 / 3) - 16 if y > 216 / 24389 else y * 24389 / 27
+
+    assert abs(lightness(ORANGE) - lightness(DARK_BLUE)) > 30
+    assert lightness("#FFFFFF") - lightness(ORANGE) > 30  # and from the white page
