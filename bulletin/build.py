@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from bulletin.config import DEFAULT_EDITION, PROJECT_DIR, Edition, load_edition
+from bulletin.config import DEFAULT_EDITION, PROJECT_DIR, Edition, load_edition, load_previous
 from bulletin.errors import BulletinError
 from bulletin.facts import Registry
 
@@ -49,9 +49,8 @@ def gather(edition: Edition, data: Path | None = None, quiet: bool = False) -> R
 def previous_registry(edition: Edition) -> Registry | None:
     """Last year's facts, for the year-on-year wording; recomputed from last year's data
     (not read from an old build folder) so that a build depends only on its inputs."""
-    if not edition.previous:
-        return None
-    return gather(load_edition(edition.previous), quiet=True)
+    last_year = load_previous(edition)
+    return None if last_year is None else gather(last_year, quiet=True)
 
 
 def default_out(edition: Edition) -> Path:

@@ -88,6 +88,7 @@ class AnalysisSettings:
     removal_test: str = "lr"
     min_count: int = 5
     unreliable_base: int = 30
+    caseload_threshold: int = 50  # "officers with more than N cases" in the narrative
 
     @property
     def question_keys(self) -> tuple[str, ...]:
@@ -294,6 +295,10 @@ def _analysis(raw: dict[str, Any], r: _Reader) -> AnalysisSettings | None:
         r.fault("key 'analysis.min_count' is too small", "a whole number of at least 1",
                 min_count)
     unreliable = r.get(raw, "unreliable_base", int, "a whole number", 30, w)
+    threshold = r.get(raw, "caseload_threshold", int, "a whole number of cases", 50, w)
+    if threshold is not None and threshold < 1:
+        r.fault("key 'analysis.caseload_threshold' is too small", "a whole number of cases",
+                threshold)
     candidates = _strings(r, raw, "candidates", w)
     case_variables = _strings(r, raw, "case_variables", w)
     reference = r.get(raw, "reference", dict, "a table of variable = \"reference level\"",
@@ -309,6 +314,7 @@ def _analysis(raw: dict[str, Any], r: _Reader) -> AnalysisSettings | None:
         case_variables=case_variables, reference=tuple(sorted(reference.items())),
         bands=bands, groupings=groupings, pin=pin, pout=pout,
         removal_test=removal, min_count=min_count, unreliable_base=unreliable,
+        caseload_threshold=threshold,
     )
 
 

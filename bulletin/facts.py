@@ -160,8 +160,8 @@ class Registry(Mapping[str, Fact]):
                 facts.append(Fact(
                     key=row["key"], label=row["label"], unit=unit,
                     value=(text or None) if unit in TEXT_UNITS else _parse(text),
-                    count=int(row["count"]) if row.get("count") else None,
-                    base=int(row["base"]) if row.get("base") else None,
+                    count=_whole(row, "count"),
+                    base=_whole(row, "base"),
                     suppressed=row.get("suppressed") == "1",
                     unreliable=row.get("unreliable") == "1",
                 ))
@@ -180,6 +180,16 @@ def _fmt(value: object) -> str:
         # decimal places it keeps very small p-values
         return repr(float(format(value, ".12g")))
     return str(value)
+
+
+def _whole(row: Mapping[str, str | None], column: str) -> int | None:
+    text = row.get(column)
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"column '{column}': {text!r} is not a whole number") from None
 
 
 def _parse(text: str) -> float | int | str | None:

@@ -267,3 +267,11 @@ def test_previous_is_found_beside_the_edition_first(tmp_path) -> None:
     prev = load_previous(load_edition(tmp_path / "2019-20.toml"))
     assert prev.source_file == tmp_path / "2018-19.toml"
     assert load_previous(prev) is None
+
+
+def test_caseload_threshold_is_a_setting(tmp_path) -> None:
+    assert load_edition(write_edition(tmp_path)).analysis.caseload_threshold == 50
+    ed = load_edition(write_edition(tmp_path, extra="[analysis]\ncaseload_threshold = 40\n"))
+    assert ed.analysis.caseload_threshold == 40
+    found = problems(write_edition(tmp_path, extra="[analysis]\ncaseload_threshold = 0\n"))
+    assert any("caseload_threshold" in f for f in found)

@@ -200,3 +200,11 @@ def test_from_csv_rejects_other_files(tmp_path) -> None:
         Registry.from_csv(path)
     with pytest.raises(BulletinError, match="not found"):
         Registry.from_csv(tmp_path / "absent.csv")
+
+
+def test_numbers_file_with_a_bad_count_names_line_and_column(tmp_path) -> None:
+    path = tmp_path / "numbers.csv"
+    path.write_text("key,value,label,unit,count,base,suppressed,unreliable\n"
+                    "table1.q.pct_yes,50,Q,percent,fifty,100,0,0\n", encoding="utf-8")
+    with pytest.raises(BulletinError, match=r"line 2: column 'count': 'fifty' is not a whole"):
+        Registry.from_csv(path)

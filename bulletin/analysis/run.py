@@ -21,7 +21,6 @@ from bulletin.errors import BulletinError
 from bulletin.schema import PROVIDER_TYPES, YES
 
 #: Officers "above 50 cases": the caseload at which the bulletin splits its findings.
-CASELOAD_THRESHOLD = 50
 CASELOAD_BAND = "caseload_band"
 WORKLOAD_QUESTION = "workload_manageable"
 ROSH = "rosh_level"
@@ -78,7 +77,7 @@ def _caseload_split(iv: pd.DataFrame, judgements: tuple[str, ...], threshold: in
 
 
 def analyse(frame: pd.DataFrame, edition: Edition,
-            caseload_threshold: int = CASELOAD_THRESHOLD) -> AnalysisResults:
+            caseload_threshold: int | None = None) -> AnalysisResults:
     """Every count, test and model of the bulletin, for the interviewed cases.
 
     Interview questions exist only where the responsible officer was interviewed, and
@@ -86,6 +85,8 @@ def analyse(frame: pd.DataFrame, edition: Edition,
     and Annex A count every row.
     """
     s = edition.analysis
+    if caseload_threshold is None:
+        caseload_threshold = s.caseload_threshold
     questions, judgements = s.question_keys, s.judgement_keys
     derived = {b.name for b in s.bands} | {g.name for g in s.groupings}
     _require(frame, ("provider", "provider_type", "report_month", "ro_interviewed",
