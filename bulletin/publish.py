@@ -8,6 +8,7 @@ new PDF next to an old numbers file.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import shutil
@@ -130,6 +131,26 @@ def _weasyprint_log() -> Iterator[_Collect]:
         logger.setLevel(level)
 
 
+@contextmanager
+def _source_date(published: str | None) -> Iterator[None]:
+    """Pins SOURCE_DATE_EPOCH to the publication date while the PDF is written.
+
+    Where HarfBuzz's subsetter is missing, WeasyPrint subsets fonts with fontTools,
+    which stamps the current time into each embedded font unless this variable is set;
+    pinning it keeps an old edition's PDF byte-identical on such machines too. A value
+    the caller set already is respected.
+    """
+    if not published or "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    moment = datetime.datetime.fromisoformat(published).replace(tzinfo=datetime.UTC)
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
+    try:
+        yield
+    finally:
+        del os.environ["SOURCE_DATE_EPOCH"]
+
+
 def render_pdf(html: str, base_url: Path = TEMPLATES_DIR, published: str | None = None,
                roots: Sequence[Path] | None = None) -> bytes:
     """The tagged (PDF/UA-1) PDF of `html`, loading only what the sandbox allows.
@@ -151,7 +172,8 @@ def render_pdf(html: str, base_url: Path = TEMPLATES_DIR, published: str | None 
             if published:
                 doc.metadata.created = published
                 doc.metadata.modified = published
-            pdf = doc.write_pdf(pdf_variant="pdf/ua-1")
+            with _source_date(published):
+                pdf = doc.write_pdf(pdf_variant="pdf/ua-1")
         except RefusedURL as exc:
             raise BulletinError(f"PDF: {exc}") from None
         except FatalURLFetchingError as exc:

@@ -168,3 +168,17 @@ def test_weasyprint_warnings_are_shown_not_dropped(tmp_path: Path,
     publish(_doc('<p style="colour: red">x</p>'), _registry(), FIGS, tmp_path / "out",
             ("pdf",))
     assert "weasyprint:" in capsys.readouterr().err
+
+
+def test_source_date_is_pinned_to_publication_while_writing(monkeypatch) -> None:
+    import os
+
+    from bulletin.publish import _source_date
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    with _source_date("2020-02-01"):
+        assert os.environ["SOURCE_DATE_EPOCH"] == "1580515200"  # 2020-02-01T00:00Z
+    assert "SOURCE_DATE_EPOCH" not in os.environ
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "42")
+    with _source_date("2020-02-01"):
+        assert os.environ["SOURCE_DATE_EPOCH"] == "42"
