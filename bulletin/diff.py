@@ -21,11 +21,11 @@ import math
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bulletin.atomic import write_text_atomic
 from bulletin.errors import BulletinError
 from bulletin.facts import Fact, Registry
 
@@ -390,14 +390,7 @@ def _write(path: Path, text: str) -> None:
     """Whole file or nothing: write beside the target, then rename over it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(path, text)
     except OSError as exc:
         raise BulletinError(f"{path}: cannot write the comparison: {exc.strerror}") from None
 

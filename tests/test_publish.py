@@ -182,3 +182,25 @@ def test_source_date_is_pinned_to_publication_while_writing(monkeypatch) -> None
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "42")
     with _source_date("2020-02-01"):
         assert os.environ["SOURCE_DATE_EPOCH"] == "42"
+
+
+def test_single_file_writes_are_whole_or_nothing(tmp_path, monkeypatch) -> None:
+    import os
+
+    from bulletin.atomic import write_text_atomic
+
+    target = tmp_path / "numbers.csv"
+    target.write_text("old\n", encoding="utf-8")
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        write_text_atomic(target, "new\n")
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["numbers.csv"]  # no temp file left
+    monkeypatch.undo()
+    write_text_atomic(target, "new\n")
+    assert target.read_text(encoding="utf-8") == "new\n"
+    assert target.stat().st_mode & 0o777 == 0o644

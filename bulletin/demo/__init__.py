@@ -7,10 +7,9 @@ explains the method.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from bulletin.atomic import write_text_atomic
 from bulletin.errors import BulletinError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -39,14 +38,10 @@ def demo_data_command(out: Path, edition: str, regenerate: bool = False) -> int:
     out = Path(out)
     if out.parent and not out.parent.exists():
         raise BulletinError(f"{out}: folder {out.parent} does not exist")
-    # Write beside the target and rename, so a failure never leaves half a file.
-    fd, tmp = tempfile.mkstemp(dir=out.parent or Path("."), prefix=".demo-", suffix=".csv")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        write_text_atomic(out, text)
+    except OSError as exc:
+        raise BulletinError(f"{out}: cannot write the demonstration data: "
+                            f"{exc.strerror}") from None
     print(f"wrote {out} ({text.count(chr(10)) - 2} synthetic cases, edition {edition})")
     return 0
