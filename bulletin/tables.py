@@ -25,6 +25,7 @@ from bulletin.facts import Fact, Registry, slug
 LABELS_FILE = PROJECT_DIR / "templates" / "labels.toml"
 UNRELIABLE = "[u]"
 _GROUP = ' class="group"'
+_NUM = ' class="num"'
 # A cell printed as a number (right-aligned): digits, separators, signs, stars, marks.
 _NUMERIC = re.compile(r"^[\d,.\-*]*(?: ?\[[cu]\])?$")
 STAR_KEY = "* p < .05; ** p < .01; *** p < .001."
@@ -37,6 +38,8 @@ class Table:
     `header` is one or more rows of column headings; a heading repeated in adjacent
     columns of a row spans them. The first `row_header_cols` cells of a row label it.
     `row_classes` (one per row, may be "") lets the stylesheets mark special rows.
+    `text_cols` names data columns that hold words, never numbers, whatever a cell
+    happens to look like; other data columns are numeric when every filled cell is.
     """
 
     id: str
@@ -47,6 +50,7 @@ class Table:
     notes: tuple[str, ...] = ()
     row_header_cols: int = 1
     row_classes: tuple[str, ...] = ()
+    text_cols: frozenset[int] = frozenset()
 
     @property
     def caption(self) -> str:
@@ -63,6 +67,21 @@ class Table:
             names.append(": ".join(parts))
         return tuple(names)
 
+    def numeric_columns(self) -> frozenset[int]:
+        """Columns printed as numbers (right-aligned, heading and cells alike).
+
+        Decided per column, not per cell, so that a heading sits over its figures and
+        a blank or a word in a column of numbers does not break the alignment.
+        """
+        out = set()
+        for i in range(self.row_header_cols, len(self.header[-1])):
+            if i in self.text_cols:
+                continue
+            filled = [r[i] for r in self.rows if i < len(r) and r[i]]
+            if filled and all(_NUMERIC.match(cell) for cell in filled):
+                out.add(i)
+        return frozenset(out)
+
     def to_csv(self) -> str:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
@@ -75,11 +94,19 @@ class Table:
         out = [f'<div class="table-wrap" id="{e(self.id)}">',
                '<table class="data-table">', f"<caption>{e(self.caption)}</caption>",
                "<thead>"]
+        numeric = self.numeric_columns()
         for row in self.header:
-            out.append("<tr>" + "".join(
-                f'<th scope="col"{_span(n)}{_GROUP if n > 1 else ""}>{e(text)}</th>'
-                if text else f"<td{_span(n)}></td>"
-                for text, n in _runs(row)) + "</tr>")
+            cells, col = [], 0
+            for text, n in _runs(row):
+                if not text:
+                    cells.append(f"<td{_span(n)}></td>")
+                elif n > 1:
+                    cells.append(f'<th scope="col"{_span(n)}{_GROUP}>{e(text)}</th>')
+                else:
+                    num = _NUM if col in numeric else ""
+                    cells.append(f'<th scope="col"{num}>{e(text)}</th>')
+                col += n
+            out.append("<tr>" + "".join(cells) + "</tr>")
         out.append("</thead>\n<tbody>")
         spans = _rowspans([r[0] for r in self.rows]) if self.row_header_cols else []
         for i, row in enumerate(self.rows):
@@ -98,7 +125,7 @@ class Table:
                     else:
                         cells.append("<td></td>")
                 else:
-                    num = ' class="num"' if _NUMERIC.match(cell) else ""
+                    num = _NUM if j in numeric else ""
                     cells.append(f"<td{num}>{e(cell)}</td>")
             attr = f' class="{cls}"' if cls else ""
             out.append(f"<tr{attr}>" + "".join(cells) + "</tr>")
@@ -274,7 +301,8 @@ def tableA1(registry: Registry, edition: Edition, labels: Labels) -> Table:
         raise BulletinError("Table A1: the facts registry has no a1.01.provider")
     return Table("tableA1", "A1", "Inspections included, in order of publication",
                  (("Provider", "Type", "Report published", "Cases inspected",
-                   "Officer interviews"),), tuple(rows), c.notes(edition))
+                   "Officer interviews"),), tuple(rows), c.notes(edition),
+                 text_cols=frozenset({1, 2}))
 
 
 def _judgement_header(edition: Edition, first: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:

@@ -17,7 +17,7 @@ import pytest
 from bulletin.config import load_edition
 from bulletin.errors import BulletinError
 from bulletin.facts import Fact, Registry, RegistryBuilder, slug
-from bulletin.tables import build_tables, load_labels
+from bulletin.tables import Table, build_tables, load_labels
 
 EDITION = load_edition("2018-19")
 S = EDITION.analysis
@@ -294,3 +294,65 @@ def test_html_is_accessible_and_well_formed(tables: dict) -> None:
     html = tables["table1"].to_html()
     assert 'rowspan="10"' in html  # the ten Staff questions share their label
     assert "Hampshire &amp; Isle of Wight" in tables["tableA1"].to_html()
+
+
+class _Grid(HTMLParser):
+    """Each table row as (column index, tag, class) cells, spans laid out as a browser does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[tuple[int, str, str]]] = []
+        self.section = ""
+        self.pending: dict[int, int] = {}  # column -> rows still covered by a rowspan
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        if tag in ("thead", "tbody"):
+            self.section, self.pending = tag, {}
+        elif tag == "tr":
+            self.rows.append([])
+            self.col = 0
+        elif tag in ("th", "td"):
+            while self.pending.get(self.col, 0) > 0:
+                self.pending[self.col] -= 1
+                self.col += 1
+            self.rows[-1].append((self.col, f"{self.section}.{tag}", a.get("class") or ""))
+            if int(a.get("rowspan", 1)) > 1:
+                self.pending[self.col] = int(a["rowspan"]) - 1
+            self.col += int(a.get("colspan", 1))
+
+
+def _grid(html: str) -> _Grid:
+    g = _Grid()
+    g.feed(html)
+    return g
+
+
+def test_number_columns_right_aligned_heading_and_cells_alike(tables: dict) -> None:
+    for t in tables.values():
+        g = _grid(t.to_html())
+        heads = [r for r in g.rows if r and r[0][1].startswith("thead")]
+        last = {col: cls for col, tag, cls in heads[-1] if tag == "thead.th"}
+        numeric = t.numeric_columns()
+        assert numeric, t.id
+        for col in numeric:
+            assert "num" in last[col].split(), (t.id, col)
+        for row in g.rows:
+            for col, tag, cls in row:
+                if tag == "tbody.td":
+                    assert ("num" in cls.split()) == (col in numeric), (t.id, col)
+    a1 = tables["tableA1"]
+    assert a1.numeric_columns() == {3, 4}
+    html = a1.to_html()
+    assert '<th scope="col">Type</th>' in html and "<td>CRC</td>" in html
+    assert '<th scope="col" class="num">Cases inspected</th>' in html
+
+
+def test_numeric_column_decided_by_column_and_text_columns_stay_text() -> None:
+    rows = (("a", "12", "x", "3"), ("b", "", "4", ""), ("c", "7", "5", "1,203"))
+    plain = Table("t", "9", "Test", (("Name", "Code", "Mixed", "N"),), rows)
+    assert plain.numeric_columns() == {1, 3}  # a word in a column keeps it text
+    coded = Table("t", "9", "Test", (("Name", "Code", "Mixed", "N"),), rows,
+                  text_cols=frozenset({1}))
+    assert coded.numeric_columns() == {3}
+    assert "<td>12</td>" in coded.to_html() and '<td class="num">1,203</td>' in coded.to_html()
