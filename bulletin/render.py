@@ -505,15 +505,19 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def figure_html(fig_id: str, number: int, title: str, svg: str, alt: str,
                 source: str) -> tuple[str, str]:
-    """(print, web) HTML of one figure: a tagged <img> for the PDF, inline SVG for the web."""
+    """(print, web) HTML of one figure: a tagged <img> for the PDF, inline SVG for the web.
+
+    The title comes first, before the chart, as in government statistical publications:
+    a screen reader meets it before the chart, and print needs no reordering.
+    """
     caption = f"<figcaption>Figure {number}: {html.escape(title)}</figcaption>"
     src = f'\n<p class="figure-source">{html.escape(source)}</p>' if source else ""
     clean = _strip_prolog(svg)
     data = base64.b64encode(clean.encode("utf-8")).decode("ascii")
     img = f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(alt)}">'
     web_svg = accessible_svg(clean, alt, prefix=f"{fig_id}-")
-    wrap = ('<figure class="figure" id="{id}">\n<div class="figure-art">{art}</div>\n'
-            '{cap}{src}\n</figure>')
+    wrap = ('<figure class="figure" id="{id}">\n{cap}\n<div class="figure-art">{art}</div>'
+            '{src}\n</figure>')
     return (wrap.format(id=fig_id, art=img, cap=caption, src=src),
             wrap.format(id=fig_id, art=web_svg, cap=caption, src=src))
 

@@ -122,6 +122,11 @@ def test_tables_and_figures_are_in_place(doc) -> None:
         for n in range(1, 6):
             m = re.search(rf'<figure class="figure" id="figure{n}">(.*?)</figure>', html, re.S)
             assert m and f"<figcaption>Figure {n}: " in m.group(1)
+            # title first, then the chart, then its source: print and web read alike
+            body = m.group(1)
+            assert body.index("<figcaption>") < body.index('class="figure-art"')
+            if 'class="figure-source"' in body:
+                assert body.index('class="figure-art"') < body.index('class="figure-source"')
     assert doc.html_web.count("XBULLETINBLOCKX") == doc.html_print.count("XBULLETINBLOCKX") == 0
 
 
