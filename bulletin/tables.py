@@ -24,6 +24,9 @@ from bulletin.facts import Fact, Registry, slug
 
 LABELS_FILE = PROJECT_DIR / "templates" / "labels.toml"
 UNRELIABLE = "[u]"
+# A table of at most this many rows fits on a printed page with its notes, so print
+# keeps it whole rather than splitting it (class "keep" on its wrapper).
+KEEP_WHOLE_ROWS = 12
 _GROUP = ' class="group"'
 _NUM = ' class="num"'
 # A cell printed as a number (right-aligned): digits, separators, signs, stars, marks.
@@ -91,7 +94,8 @@ class Table:
 
     def to_html(self) -> str:
         e = html.escape
-        out = [f'<div class="table-wrap" id="{e(self.id)}">',
+        keep = " keep" if len(self.rows) <= KEEP_WHOLE_ROWS else ""
+        out = [f'<div class="table-wrap{keep}" id="{e(self.id)}">',
                '<table class="data-table">', f"<caption>{e(self.caption)}</caption>",
                "<thead>"]
         numeric = self.numeric_columns()

@@ -17,7 +17,7 @@ import pytest
 from bulletin.config import load_edition
 from bulletin.errors import BulletinError
 from bulletin.facts import Fact, Registry, RegistryBuilder, slug
-from bulletin.tables import Table, build_tables, load_labels
+from bulletin.tables import KEEP_WHOLE_ROWS, Table, build_tables, load_labels
 
 EDITION = load_edition("2018-19")
 S = EDITION.analysis
@@ -356,3 +356,11 @@ def test_numeric_column_decided_by_column_and_text_columns_stay_text() -> None:
                   text_cols=frozenset({1}))
     assert coded.numeric_columns() == {3}
     assert "<td>12</td>" in coded.to_html() and '<td class="num">1,203</td>' in coded.to_html()
+
+
+def test_only_tables_short_enough_for_a_page_are_kept_whole(tables: dict) -> None:
+    for t in tables.values():
+        kept = t.to_html().startswith('<div class="table-wrap keep"')
+        assert kept == (len(t.rows) <= KEEP_WHOLE_ROWS), t.id
+    assert tables["table2"].to_html().startswith('<div class="table-wrap keep"')
+    assert not tables["tableB1"].to_html().startswith('<div class="table-wrap keep"')
