@@ -311,12 +311,24 @@ def _judgement_figure(number: int, registry: Registry, edition: Edition,
     message = "; ".join(gaps) + "." if gaps else "All values are suppressed."
     message = message[:1].upper() + message[1:]
     fig, ax = _axes(2.9)
-    _bars(ax, bars, {yes: DARK_BLUE, no: ORANGE}, "%", 125, True)
+    _bars(ax, bars, {yes: DARK_BLUE, no: ORANGE}, "%", _judgement_ymax(bars), True)
     ax.set_title("Percentage of cases judged effective", loc="left", fontsize=9,
                  color=GREY)
     alt = describe(kind, message, bars, "%")
     return Figure(number, f"figure{number}", title, _svg(fig, title, alt), alt,
                   source_line(edition, "case assessments and responsible officer interviews"))
+
+
+def _judgement_ymax(bars: Sequence[Bar]) -> float:
+    """Top of the percentage scale: room over the first group for its two-line series
+    names, and over every bar for its value, but no more, so that the bars fill the
+    chart rather than sit under a band of white (a fixed 0-125 left Figure 5 half empty).
+    """
+    shown = [float(b.fact.value) for b in bars if b.shown]
+    if not shown:
+        return 100.0
+    first = [float(b.fact.value) for b in bars if b.shown and b.group == bars[0].group]
+    return min(125.0, max(max(shown) * 1.15, max(first, default=0.0) * 1.4, 40.0))
 
 
 def figure4(registry: Registry, edition: Edition) -> Figure:

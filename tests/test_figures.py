@@ -9,7 +9,7 @@ import pytest
 
 from bulletin.config import load_edition
 from bulletin.facts import Fact, Registry, RegistryBuilder, slug
-from bulletin.figures import Figure, make_figures
+from bulletin.figures import Bar, Figure, _judgement_ymax, make_figures
 from bulletin.words import round_half_up
 
 EDITION = load_edition("2018-19")
@@ -236,3 +236,16 @@ def test_paired_series_stay_apart_in_greyscale() -> None:
 
     assert abs(lightness(ORANGE) - lightness(DARK_BLUE)) > 30
     assert lightness("#FFFFFF") - lightness(ORANGE) > 30  # and from the white page
+
+
+def test_percentage_scale_fits_the_bars_and_leaves_room_for_labels() -> None:
+    def bars(*values: float) -> list[Bar]:
+        return [Bar(f"g{i // 2}", "yes" if i % 2 == 0 else "no",
+                    Fact(f"fig.bar{i}.pct_yes", v, "l", "percent", 40, 60))
+                for i, v in enumerate(values)]
+
+    low = bars(67.0, 29.0, 62.0, 25.0)
+    top = _judgement_ymax(low)
+    assert top < 100  # no band of white over bars that stop at two thirds
+    assert top >= 67.0 * 1.4 and top >= 62.0 * 1.15  # series names and values fit
+    assert _judgement_ymax(bars(98.0, 97.0)) == 125  # capped
