@@ -29,9 +29,12 @@ UNRELIABLE = "[u]"
 KEEP_WHOLE_ROWS = 12
 _GROUP = ' class="group"'
 _NUM = ' class="num"'
-# A cell printed as a number (right-aligned): digits, separators, signs, stars, marks.
-_NUMERIC = re.compile(r"^[\d,.\-*]*(?: ?\[[cu]\])?$")
+# A cell printed as a number (right-aligned): digits, separators, signs, marks, stars
+# (stars may follow a mark: "61.0 [u]*").
+_NUMERIC = re.compile(r"^[\d,.\-*]*(?: ?\[[cu]\])?\**$")
 STAR_KEY = "* p < .05; ** p < .01; *** p < .001."
+# A number with significance stars after it: the stars hang right of the figures.
+_STARRED = re.compile(r"^(.*[\d\]])(\**)$")
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class Table:
                '<table class="data-table">', f"<caption>{e(self.caption)}</caption>",
                "<thead>"]
         numeric = self.numeric_columns()
+        starred = {j for j in numeric for r in self.rows
+                   if j < len(r) and (m := _STARRED.match(r[j])) and m.group(2)}
         for row in self.header:
             cells, col = [], 0
             for text, n in _runs(row):
@@ -130,7 +135,12 @@ class Table:
                         cells.append("<td></td>")
                 else:
                     num = _NUM if j in numeric else ""
-                    cells.append(f"<td{num}>{e(cell)}</td>")
+                    m = _STARRED.match(cell) if j in starred else None
+                    if m:  # stars in a box of their own, so the figures line up
+                        cells.append(f'<td{num}>{e(m.group(1))}'
+                                     f'<span class="stars">{e(m.group(2))}</span></td>')
+                    else:
+                        cells.append(f"<td{num}>{e(cell)}</td>")
             attr = f' class="{cls}"' if cls else ""
             out.append(f"<tr{attr}>" + "".join(cells) + "</tr>")
         out.append("</tbody>\n</table>")

@@ -364,3 +364,14 @@ def test_only_tables_short_enough_for_a_page_are_kept_whole(tables: dict) -> Non
         assert kept == (len(t.rows) <= KEEP_WHOLE_ROWS), t.id
     assert tables["table2"].to_html().startswith('<div class="table-wrap keep"')
     assert not tables["tableB1"].to_html().startswith('<div class="table-wrap keep"')
+
+
+def test_stars_hang_right_of_the_figures_in_a_starred_column() -> None:
+    rows = (("a", "82.1***"), ("b", "71.2"), ("c", "61.0 [u]*"), ("d", ""))
+    html = Table("t", "9", "Test", (("Name", "Yes (%)"),), rows).to_html()
+    assert '<td class="num">82.1<span class="stars">***</span></td>' in html
+    assert '<td class="num">71.2<span class="stars"></span></td>' in html
+    assert '<td class="num">61.0 [u]<span class="stars">*</span></td>' in html
+    # a column of stars alone (the models' Sig.) and a column without stars stay plain
+    plain = Table("t", "9", "Test", (("Name", "Sig.", "N"),), (("a", "**", "3"),)).to_html()
+    assert "stars" not in plain
