@@ -318,17 +318,22 @@ def display(fact: Fact) -> str:
 
 def since_last(new: Fact, old: Fact | None, previous_label: str,
                compare_fact: Callable[[Fact, Fact], Any]) -> str:
-    """"up from 46 per cent in 2018/19", "little changed from ..." or "" (nothing to say).
+    """"up from 46 per cent in 2018/19", "little changed from ...", "the same as in
+    2018/19" or "" (nothing to say).
 
     "up"/"down" only where the year-on-year test finds a significant change; a number
-    with no test (a count) is given as "compared with". Nothing is said where last
-    year's fact is missing or either year's figure is suppressed.
+    with no test (a count) is given as "compared with". Where the two years print the
+    same figure, "little changed from 91 per cent" beside this year's 91 per cent would
+    read oddly, so it is "the same as in 2018/19". Nothing is said where last year's
+    fact is missing or either year's figure is suppressed.
     """
     if old is None or old.suppressed or new.suppressed or old.value is None \
             or new.value is None:
         return ""
     change = compare_fact(old, new)
     then = f"{_format_by_unit(old, old.value)} in {previous_label}"
+    if _format_by_unit(old, old.value) == _format_by_unit(new, new.value):
+        return f"the same as in {previous_label}"
     if change.p is None:
         return f"compared with {then}"
     if change.significant and change.change:

@@ -199,6 +199,19 @@ def test_year_on_year_only_with_a_previous_edition(reg: Registry, doc) -> None:
     assert "in 2017/18" not in doc.html_web and " from " + pct(old) not in doc.html_web
 
 
+def test_no_stray_punctuation_where_last_year_has_nothing_to_say(reg: Registry) -> None:
+    # A previous edition whose figures are withheld: the year-on-year clauses drop out
+    # whole, leaving no empty brackets or doubled commas behind.
+    ed = replace(EDITION, previous="2017-18")
+    previous = Registry([replace(x, suppressed=True) if x.key.startswith("table1.") else x
+                         for x in reg.values()])
+    html = render_bulletin(reg, fake_figures(), ed, previous).html_web
+    assert "2017/18" not in html
+    main = re.sub(r"<svg\b.*?</svg>|<[^>]+>", "", html.split('<main id="main">')[1], flags=re.S)
+    for stray in ("()", " ,", ",,", ", ."):
+        assert stray not in main, stray
+
+
 # -- the sandbox and located errors --------------------------------------------------------
 
 @pytest.fixture()

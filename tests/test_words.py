@@ -215,6 +215,14 @@ def test_since_last_up_down_and_little_changed() -> None:
         "little changed from 46 per cent in 2018/19"
 
 
+def test_since_last_when_both_years_print_the_same_figure() -> None:
+    old = _pct_fact("table1.q.pct_yes", 9100, 10000)
+    new = _pct_fact("table1.q.pct_yes", 9110, 10000)  # 91.1 and 91.0: both print 91
+    assert since_last(new, old, "2018/19", compare_fact) == "the same as in 2018/19"
+    count = Fact("fact.cases_inspected", 3308, "cases", "count")
+    assert since_last(count, count, "2018/19", compare_fact) == "the same as in 2018/19"
+
+
 def test_since_last_says_nothing_without_a_comparable_old_figure() -> None:
     new = _pct_fact("table1.q.pct_yes", 460, 1000)
     hidden = _pct_fact("table1.q.pct_yes", 3, 40, suppressed=True)
