@@ -318,3 +318,25 @@ def test_fact_registry_change_is_needed_for_a_new_number(reg: Registry) -> None:
     with pytest.raises(BulletinError, match=r"05-findings\.md\.j2, line \d+: unknown fact "
                                             r"key 'fact\.cases_inspected'"):
         render_bulletin(Registry(facts), fake_figures(), EDITION)
+
+
+def test_print_footnote_sits_on_the_page_of_its_call() -> None:
+    # A note called on a page that a later, unbreakable figure pushes off. WeasyPrint
+    # leaves the footnote area's own padding and margin out when it checks the note
+    # fits, and moved such notes to the next page; print.css keeps that area bare.
+    import io
+
+    import weasyprint
+    from pypdf import PdfReader
+
+    css = (TEMPLATES_DIR / "print.css").read_text(encoding="utf-8")
+    para = "<p>" + "Words of ordinary running text for the page. " * 30 + "</p>"
+    html = ("<html><body><main><section>" + para * 2
+            + '<p>A sentence with a note.<span class="footnote">The note.</span></p>' + para
+            + '<figure class="figure"><div style="height:200mm">art</div></figure>' + para
+            + "</section></main></body></html>")
+    pdf = weasyprint.HTML(string=html).write_pdf(stylesheets=[weasyprint.CSS(string=css)])
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages]
+    call = [i for i, text in enumerate(pages) if "with a note" in text]
+    note = [i for i, text in enumerate(pages) if "The note." in text]
+    assert call == note == [0]
