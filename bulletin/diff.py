@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bulletin.atomic import write_text_atomic
 from bulletin.errors import BulletinError
+from bulletin.facts import SUPPRESSED_MARK as SUPPRESSED
 from bulletin.facts import Fact, Registry
 
 ALPHA = 0.05
@@ -59,6 +60,7 @@ class Change:
     significant: bool
     test: str = ""
     unit: str = "number"
+    suppressed: bool = False  # either year's figure is withheld (disclosure control)
 
     @property
     def changed(self) -> bool:
@@ -139,7 +141,18 @@ def proportion_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float | None, s
 
 
 def compare_fact(old: Fact, new: Fact) -> Change:
-    """How `new` differs from `old` (the key and label are taken from `new`)."""
+    """How `new` differs from `old` (the key and label are taken from `new`).
+
+    A suppressed figure is replaced by the suppression mark here, at the source, and no
+    change or test is computed with it: a difference or a p-value next to the other
+    year's figure could give the withheld count away, in any output format.
+    """
+    if old.suppressed or new.suppressed:
+        return Change(key=new.key, label=new.label,
+                      old=SUPPRESSED if old.suppressed else old.value,
+                      new=SUPPRESSED if new.suppressed else new.value,
+                      change=None, p=None, significant=False, unit=new.unit,
+                      suppressed=True)
     change: float | int | None = None
     if (new.unit not in NON_NUMERIC_UNITS and _is_number(old.value)
             and _is_number(new.value)):
@@ -156,10 +169,12 @@ def compare_fact(old: Fact, new: Fact) -> Change:
 
 
 def _size(c: Change) -> tuple[int, float, str]:
-    """Sort order: largest absolute change first; then changed non-numbers; then key."""
+    """Sort order: percentages by the size of their change (percentage points) first,
+    as they are what readers compare; then other numbers by absolute change; then
+    changed non-numbers; then unchanged keys; ties by key."""
     if c.change is not None:
-        return (0, -abs(float(c.change)), c.key)
-    return (1 if c.changed else 2, 0.0, c.key)
+        return (0 if c.unit == "percent" else 1, -abs(float(c.change)), c.key)
+    return (2 if c.changed else 3, 0.0, c.key)
 
 
 def compare(old: Registry, new: Registry) -> Comparison:
@@ -256,9 +271,16 @@ def fmt_change(c: Change) -> str:
 
 
 def fmt_p(p: float | None) -> str:
+    """Three decimals, or four near the significance level, so that a p just above
+    it never prints as the level itself next to a 'not significant' mark (or below)."""
     if p is None:
         return ""
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    if p < 0.001:
+        return "<0.001"
+    text = f"{p:.3f}"
+    if float(text) == ALPHA:
+        text = f"{p:.4f}"
+    return text
 
 
 def _short_test(test: str) -> str:

@@ -51,6 +51,8 @@ KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_+\-]*(\.[a-z0-9][a-z0-9_+\-]*)+$")
 UNITS = ("percent", "count", "coefficient", "odds_ratio", "p_value", "statistic",
          "text", "month", "number")
 TEXT_UNITS = ("text", "month")  # values read back as text, never as numbers
+# How every reader-facing output shows a suppressed figure (the GSS "confidential" mark).
+SUPPRESSED_MARK = "[c]"
 CSV_COLUMNS = ("key", "value", "label", "unit", "count", "base", "suppressed", "unreliable")
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from html import escape
 
 from bulletin.config import Edition
+from bulletin.facts import SUPPRESSED_MARK as SUPPRESSED
 from bulletin.facts import Fact, Registry, slug
 from bulletin.words import round_half_up
 
@@ -28,7 +29,6 @@ TURQUOISE = "#28A197"
 DARK_PINK = "#801650"
 TEXT = "#0B0C0C"
 GREY = "#505A5F"
-SUPPRESSED = "[c]"
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
 

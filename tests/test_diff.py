@@ -362,3 +362,35 @@ def test_long_text_is_clipped_in_the_terminal_only(tmp_path, capsys) -> None:
 def test_missing_build_folder_is_reported_as_not_found(numbers, tmp_path, capsys) -> None:
     err = run_bad([str(tmp_path / "no-such-build"), str(numbers[1])], capsys)
     assert "no-such-build" in err and "not found" in err
+
+
+def test_a_suppressed_figure_is_never_shown_or_tested_in_any_output(tmp_path) -> None:
+    hidden = Fact("b1.q.yes.j.pct_yes", 80.0, "small cell", "percent", count=4, base=5,
+                  suppressed=True)
+    shown = pct("b1.q.yes.j.pct_yes", 29, 40)
+    change = compare_fact(hidden, shown)
+    assert (change.old, change.change, change.p, change.significant) == ("[c]", None, None,
+                                                                          False)
+    assert change.suppressed and change.changed
+    comp = compare(Registry([hidden]), Registry([shown]))
+    outputs = (diff.format_table(comp, "a", "b"), diff.to_csv(comp),
+               diff.to_html(comp, "a", "b"))
+    for text in outputs:
+        assert "[c]" in text
+        assert "80.0" not in text and "80%" not in text and "-7.5" not in text
+
+
+def test_percentages_sort_before_counts_by_size_of_change() -> None:
+    old = Registry([pct("table1.a.pct_yes", 50, 100), pct("table1.b.pct_yes", 50, 100),
+                    Fact("fact.cases_inspected", 3000, "cases", "count")])
+    new = Registry([pct("table1.a.pct_yes", 52, 100), pct("table1.b.pct_yes", 60, 100),
+                    Fact("fact.cases_inspected", 3100, "cases", "count")])
+    assert [c.key for c in compare(old, new).changes] == [
+        "table1.b.pct_yes", "table1.a.pct_yes", "fact.cases_inspected"]
+
+
+@pytest.mark.parametrize(("p", "text"), [(0.04999, "0.0500"), (0.05004, "0.0500"),
+                                         (0.0512, "0.051"), (0.2, "0.200"),
+                                         (0.0004, "<0.001")])
+def test_p_values_near_the_level_get_a_fourth_decimal(p: float, text: str) -> None:
+    assert diff.fmt_p(p) == text
