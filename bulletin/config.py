@@ -153,6 +153,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise BulletinError(f"{path}: edition file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise BulletinError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BulletinError(f"{path}: not a UTF-8 text file (byte {exc.start}); "
+                            "expected a TOML edition file saved as UTF-8") from None
+    except OSError as exc:
+        raise BulletinError(f"{path}: cannot read the edition file: {exc.strerror}") from None
 
 
 class _Reader:
@@ -336,6 +341,11 @@ def id_problem(edition_id: str) -> str | None:
     return None
 
 
+# Every key [analysis] may hold: an edition may override any of them, and a key outside
+# this list is a mistake (a misspelt min_count would otherwise leave the default in force).
+ANALYSIS_KEYS = ("pin", "pout", "removal_test", "min_count", "unreliable_base",
+                 "caseload_threshold", "candidates", "case_variables", "reference", "bands",
+                 "groupings", "judgements", "questions")
 KNOWN_KEYS = ("id", "number", "title", "series", "authors", "fieldwork_start",
               "fieldwork_end", "published", "data", "previous", "analysis")
 
@@ -387,6 +397,14 @@ def _unknown_keys(r: _Reader, raw: dict[str, Any]) -> None:
         near = difflib.get_close_matches(k, KNOWN_KEYS, n=1, cutoff=0.8)
         if near:
             r.fault(f"unknown key '{k}'", f"'{near[0]}' (check the spelling)")
+    analysis = raw.get("analysis")
+    if isinstance(analysis, dict):
+        for k in analysis:
+            if k not in ANALYSIS_KEYS:
+                near = difflib.get_close_matches(k, ANALYSIS_KEYS, n=1, cutoff=0.6)
+                hint = f"'analysis.{near[0]}' (check the spelling), or " if near else ""
+                r.fault(f"unknown key 'analysis.{k}'",
+                        hint + "one of " + ", ".join(ANALYSIS_KEYS))
 
 
 def load_edition(name_or_path: str | Path = DEFAULT_EDITION) -> Edition:
@@ -458,7 +476,7 @@ def default_settings() -> AnalysisSettings:
 
 # Keys a new edition must not inherit: (key, what to write in the TODO comment).
 BLANKED = (
-    ("number", "this bulletin's number, e.g. \"2021/01\""),
+    ("number", "this bulletin's number, as \"YYYY/NN\""),
     ("fieldwork_start", "first month of this year's fieldwork, YYYY-MM"),
     ("fieldwork_end", "last month of this year's fieldwork, YYYY-MM"),
     ("published", "publication date, YYYY-MM-DD"),

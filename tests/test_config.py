@@ -275,3 +275,17 @@ def test_caseload_threshold_is_a_setting(tmp_path) -> None:
     assert ed.analysis.caseload_threshold == 40
     found = problems(write_edition(tmp_path, extra="[analysis]\ncaseload_threshold = 0\n"))
     assert any("caseload_threshold" in f for f in found)
+
+
+def test_unknown_analysis_key_is_an_error_with_a_suggestion(tmp_path) -> None:
+    found = problems(write_edition(tmp_path, extra="[analysis]\nmin_cout = 10\nbogus = 1\n"))
+    assert any("unknown key 'analysis.min_cout'" in f and "'analysis.min_count'" in f
+               for f in found)
+    assert any("unknown key 'analysis.bogus'" in f for f in found)
+
+
+def test_edition_file_not_in_utf8_is_reported(tmp_path) -> None:
+    path = tmp_path / "2019-20.toml"
+    path.write_bytes(b"\xff\xfe\x00id = 1\n")
+    with pytest.raises(BulletinError, match="not a UTF-8 text file"):
+        load_edition(path)
