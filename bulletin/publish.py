@@ -50,24 +50,38 @@ class _Document(Protocol):
 
 # -- atomic output folder ---------------------------------------------------------------
 
+# What a build writes into its output folder. Each run removes all of them before writing,
+# so the folder never mixes outputs of two runs (an old PDF beside new numbers); other
+# files a user keeps there are left alone.
+OUTPUTS = ("bulletin.pdf", "bulletin.html", "numbers.csv", "numbers.json", "tables", "figures")
+
+
 @contextmanager
 def staged(out: Path) -> Iterator[Path]:
-    """Yields a staging folder, pre-filled with a copy of `out`; on success swaps it in.
+    """Yields a staging folder beside `out`; on success swaps it in for `out`.
 
-    The copy keeps outputs this run does not rewrite (``analyse`` writes only the numbers
-    files into a folder that may also hold last build's PDF). On any exception the staging
-    folder is deleted and `out` is untouched.
+    The stage starts as a copy of `out` less this program's own outputs, so files a user
+    keeps in the folder survive. On any failure the stage is deleted and `out` is
+    untouched; a file-system failure is reported plainly.
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        if out.exists() and not out.is_dir():
+            raise BulletinError(f"{out}: exists and is not a folder; cannot write the bulletin")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    except OSError as exc:
+        raise BulletinError(f"{out}: cannot create the output folder: {exc.strerror}") from None
     try:
         if out.is_dir():
-            shutil.copytree(out, stage, dirs_exist_ok=True)
-        elif out.exists():
-            raise BulletinError(f"{out}: exists and is not a folder; cannot write the bulletin")
+            shutil.copytree(out, stage, dirs_exist_ok=True,
+                            ignore=lambda folder, names: OUTPUTS if Path(folder) == out else ())
         yield stage
         _swap_in(stage, out)
+    except OSError as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise BulletinError(f"{out}: cannot write the output ({exc.strerror}: "
+                            f"{exc.filename}); the previous output is unchanged") from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -96,12 +110,6 @@ def _write(path: Path, data: str | bytes) -> None:
         path.write_text(data, encoding="utf-8", newline="\n")
     else:
         path.write_bytes(data)
-
-
-def _clear(folder: Path, pattern: str) -> None:
-    """Removes last run's files of one kind, so a dropped table leaves no stale CSV."""
-    for p in folder.glob(pattern):
-        p.unlink()
 
 
 # -- the PDF -----------------------------------------------------------------------------
@@ -218,11 +226,9 @@ def publish(document: Any, registry: Registry, figures: Sequence[Any], out: Path
         if "numbers" in formats:
             _numbers(registry, stage)
         if "csv" in formats:
-            _clear(stage / "tables", "*.csv")
             for table in document.tables:
                 _write(stage / "tables" / f"{table.id}.csv", table.to_csv())
         if "pdf" in formats or "html" in formats:
-            _clear(stage / "figures", "*.svg")
             for name, source in ARTWORK.items():
                 _write(stage / "figures" / name, source.read_bytes())
             for fig in figures:

@@ -134,13 +134,23 @@ def test_undefined_contents_target_fails_the_build(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_write_numbers_keeps_other_outputs(tmp_path: Path) -> None:
+def test_a_run_never_leaves_an_earlier_runs_outputs_beside_its_own(tmp_path: Path) -> None:
     out, before = _first_build(tmp_path)
+    (out / "notes.txt").write_text("the analyst's own file", encoding="utf-8")
     write_numbers(_registry(yes=12), out)
     after = _snapshot(out)
     assert after["numbers.csv"].decode() == _registry(yes=12).to_csv()
-    assert after["bulletin.html"] == before["bulletin.html"]
-    assert after["tables/table1.csv"] == before["tables/table1.csv"]
+    assert "bulletin.html" in before and "tables/table1.csv" in before
+    assert sorted(after) == ["notes.txt", "numbers.csv", "numbers.json"]
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_plain_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(BulletinError, match="cannot create the output folder"):
+        write_numbers(_registry(), blocker / "out")
+    with pytest.raises(BulletinError, match="exists and is not a folder"):
+        write_numbers(_registry(), blocker)
 
 
 def test_rebuilt_tables_leave_no_stale_csv(tmp_path: Path) -> None:
