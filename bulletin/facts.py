@@ -155,7 +155,14 @@ class Registry(Mapping[str, Fact]):
         if missing:
             raise BulletinError(f"{path}: not a numbers file; missing columns {missing}")
         facts = []
+        first_line: dict[str, int] = {}
         for line, row in enumerate(reader, start=2):
+            key = row["key"]
+            if key in first_line:
+                raise BulletinError(f"{path}, line {line}: key {key!r} appears again "
+                                    f"(first on line {first_line[key]}); expected each "
+                                    "key once")
+            first_line[key] = line
             unit = row.get("unit") or "number"
             text = row["value"] or ""
             try:

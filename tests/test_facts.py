@@ -208,3 +208,12 @@ def test_numbers_file_with_a_bad_count_names_line_and_column(tmp_path) -> None:
                     "table1.q.pct_yes,50,Q,percent,fifty,100,0,0\n", encoding="utf-8")
     with pytest.raises(BulletinError, match=r"line 2: column 'count': 'fifty' is not a whole"):
         Registry.from_csv(path)
+
+
+def test_numbers_file_with_a_repeated_key_names_both_lines(tmp_path) -> None:
+    path = tmp_path / "numbers.csv"
+    path.write_text("key,value,label\nfact.a.b,1,A\nfact.c.d,2,C\nfact.a.b,3,A\n",
+                    encoding="utf-8")
+    with pytest.raises(BulletinError, match=r"line 4: key 'fact.a.b' appears again "
+                                            r"\(first on line 2\)"):
+        Registry.from_csv(path)
