@@ -73,8 +73,9 @@ def build_command(edition_arg: str | None, data: Path | None, out: Path | None,
                   formats: tuple[str, ...]) -> int:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise BulletinError(f"--formats: unknown format(s) {unknown}; expected a "
-                            f"comma-separated subset of {','.join(FORMATS)}")
+        found = ", ".join(unknown) if unknown else "nothing"
+        raise BulletinError(f"--formats: found {found}; expected a comma-separated "
+                            f"subset of {','.join(FORMATS)}")
     from bulletin.figures import make_figures
     from bulletin.publish import publish
     from bulletin.render import render_bulletin

@@ -122,13 +122,14 @@ def read_table(path: Path | str) -> RawTable:
     path = Path(path)
     name = str(path)
     ext = path.suffix.lower()
+    if path.is_dir():
+        raise BulletinError(f"{name}: is a folder; expected a data file "
+                            f"({', '.join(EXTENSIONS)})")
     if ext not in EXTENSIONS:
         hint = " (save it as .xlsx or .csv)" if ext == ".xls" else ""
         raise BulletinError(
             f"{name}: cannot read files of type '{ext or '(no extension)'}'{hint}; "
             f"expected one of {', '.join(EXTENSIONS)}")
-    if path.is_dir():
-        raise BulletinError(f"{name}: is a folder, not a data file")
     try:
         data = path.read_bytes()
     except FileNotFoundError:

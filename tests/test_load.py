@@ -139,6 +139,8 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
     folder.mkdir()
     with pytest.raises(BulletinError, match="is a folder"):
         read_table(folder)
+    with pytest.raises(BulletinError, match="is a folder"):
+        read_table(tmp_path)  # no extension: still named as a folder
 
 
 def write_xlsx(path: Path, rows: list[dict[str, object]], top: list[list[object]] = (),
