@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bulletin.atomic import write_text_atomic
 from bulletin.errors import BulletinError
@@ -226,13 +227,21 @@ def load_side(arg: str) -> tuple[Registry, str]:
         from bulletin.config import load_edition
         edition = load_edition(arg)
         built = default_out(edition) / "numbers.csv"
-        if built.is_file():
+        if built.is_file() and not _stale(built, edition):
             return _read(built), f"{arg} ({built})"
         from bulletin.build import gather
-        print(f"diff: no build of {arg} found; computing its facts from "
-              f"{edition.data_file}", file=sys.stderr)
+        why = "is older than its data or edition file" if built.is_file() else "found"
+        print(f"diff: no up-to-date build of {arg} ({built} {why}); computing its "
+              f"facts from {edition.data_file}", file=sys.stderr)
         return gather(edition, quiet=True), arg
     return _read(path), str(path)
+
+
+def _stale(built: Path, edition: Any) -> bool:
+    """A build older than the data or the edition file may not show today's numbers."""
+    made = built.stat().st_mtime
+    sources = [edition.data_file, edition.source_file]
+    return any(p is not None and p.exists() and p.stat().st_mtime > made for p in sources)
 
 
 def _read(path: Path) -> Registry:

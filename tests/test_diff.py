@@ -281,6 +281,27 @@ def test_edition_without_a_build_is_computed(numbers, tmp_path, monkeypatch, cap
     assert "6 keys compared" in capsys.readouterr().out
 
 
+def test_a_build_older_than_its_data_is_recomputed(numbers, tmp_path, monkeypatch,
+                                                   capsys) -> None:
+    import os
+
+    import bulletin.build
+    old, _ = registries()
+    built = numbers[0]  # tmp_path/2018-19/numbers.csv, where default_out points below
+    os.utime(built, (1, 1))  # made long before the shipped data file
+    seen = []
+
+    def fake_gather(edition, data=None, quiet=False):
+        seen.append(edition.id)
+        return old
+
+    monkeypatch.setattr(bulletin.build, "default_out", lambda ed: tmp_path / ed.id)
+    monkeypatch.setattr(bulletin.build, "gather", fake_gather)
+    assert main(["diff", "2018-19", str(numbers[1])]) == 0
+    assert seen == ["2018-19"]
+    assert "is older than its data or edition file" in capsys.readouterr().err
+
+
 # -- bad input: exit 2, a message naming the file, no traceback ----------------------
 
 def run_bad(args: list[str], capsys) -> str:
