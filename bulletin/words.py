@@ -168,16 +168,30 @@ def complement(x: Any) -> Any:
 
 # -- proportions in words ----------------------------------------------------------------
 
-_NUMBER_WORDS = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight",
-                 "nine", "ten")
-# Simple fractions a reader takes in at a glance: halves, thirds, quarters, fifths, tenths.
+_NUMBER_WORDS = {0: "none", 1: "one", 2: "two", 3: "three", 4: "four", 5: "five",
+                 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten", 19: "nineteen",
+                 20: "twenty"}
+# Simple fractions a reader takes in at a glance: halves, thirds, quarters, fifths, tenths,
+# and at the two ends one in twenty and nineteen in twenty (without them 5 per cent would
+# be "nearly one in ten", double the true share of the minority).
 _DENOMINATORS = (2, 3, 4, 5, 10)
 _FRACTIONS: tuple[Fraction, ...] = tuple(sorted(
-    {Fraction(n, d) for d in _DENOMINATORS for n in range(1, d)},
+    {Fraction(n, d) for d in _DENOMINATORS for n in range(1, d)}
+    | {Fraction(1, 20), Fraction(19, 20)},
 ))
-EXACT_WITHIN = 1.0    # points: "nine in ten" covers 89-91
-JUST_WITHIN = 2.5     # points: "just over / just under"
-EDGE = 5.0            # below this "very few", above 100 minus this "nearly all"
+# Beyond the plain fractions a phrase is only as close as its qualifier claims, measured
+# both in points and against the minority share (the smaller of the share and the rest):
+# three points is close to a half but far from one in ten.
+EXACT_WITHIN = 1.0      # points: "nine in ten" covers 89-91 ...
+EXACT_RELATIVE = 0.10   # ... and never more than a tenth of the minority share
+JUST_WITHIN = 2.5       # points: "just over / just under" ...
+CLOSE_RELATIVE = 0.125  # ... and this share of the minority; also the limit for
+                        # "about" (above) and "nearly" (below)
+NEAR_WITHIN = 5.0       # points: the furthest "about" / "nearly" can reach
+EDGE = 5.0              # below this "very few", above 100 minus this "nearly all"
+# Far from one in twenty (or nineteen in twenty) the phrase is bounded by the next plain
+# fraction inwards: "less than one in ten" reads better than "more than one in twenty".
+_INWARD = {Fraction(1, 20): Fraction(1, 10), Fraction(19, 20): Fraction(9, 10)}
 
 
 def fraction_phrase(f: Fraction) -> str:
@@ -195,11 +209,16 @@ def nearest_fraction(percent: Number) -> Fraction:
 def proportion_in_words(percent: Number) -> str:
     """A percentage as a plain-English proportion: 91 -> "nine in ten", 46 -> "less than half".
 
-    The nearest simple fraction (halves, thirds, quarters, fifths, tenths) is named
-    outright within one point of it; "just over" or "just under" it within 2.5 points;
-    further away "about" (above) or "nearly" (below), except that half becomes "more
-    than half" or "less than half", the usual English. Exactly 0 and 100 are "none" and
-    "all"; other values within 5 points of them "very few" and "nearly all".
+    The nearest simple fraction is named outright within one point of it (and within a
+    tenth of the minority share, so 6 per cent is not "one in twenty"); "just over" or
+    "just under" it within 2.5 points (and an eighth of the minority share); "about"
+    (above) or "nearly" (below) a little further, where the minority share is large
+    enough for that to stay close. Further away the phrase makes no claim of closeness:
+    "more than" or "less than" the fraction, always true of the value ("less than half",
+    the usual English; 13 per cent is "more than one in ten", not "about one in ten").
+    The rule is symmetric: 100 minus a value gets the mirror phrase. Exactly 0 and 100
+    are "none" and "all"; other values within 5 points of them "very few" and
+    "nearly all".
     """
     if isinstance(percent, bool) or not isinstance(percent, int | float) or \
             math.isnan(percent) or not 0 <= percent <= 100:
@@ -214,14 +233,19 @@ def proportion_in_words(percent: Number) -> str:
         return "nearly all"
     f = nearest_fraction(percent)
     d = percent - float(f) * 100
+    minority = min(float(f), 1 - float(f)) * 100
     phrase = fraction_phrase(f)
-    if abs(d) <= EXACT_WITHIN:
+    if abs(d) <= min(EXACT_WITHIN, EXACT_RELATIVE * minority) + 1e-9:
         return phrase
-    if abs(d) <= JUST_WITHIN:
+    close = CLOSE_RELATIVE * minority + 1e-9
+    if abs(d) <= min(JUST_WITHIN, close):
         return f"just over {phrase}" if d > 0 else f"just under {phrase}"
-    if f == Fraction(1, 2):
-        return "more than half" if d > 0 else "less than half"
-    return f"about {phrase}" if d > 0 else f"nearly {phrase}"
+    if f != Fraction(1, 2) and abs(d) <= min(NEAR_WITHIN, close):
+        return f"about {phrase}" if d > 0 else f"nearly {phrase}"
+    if f in _INWARD:
+        inner = _INWARD[f]
+        return f"{'less' if inner > f else 'more'} than {fraction_phrase(inner)}"
+    return f"more than {phrase}" if d > 0 else f"less than {phrase}"
 
 
 def in_words(x: Any) -> str:

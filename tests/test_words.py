@@ -95,9 +95,10 @@ def test_months_and_dates() -> None:
 
 @pytest.mark.parametrize(("percent", "phrase"), [
     (91, "nine in ten"), (67, "two in three"), (80, "four in five"),
-    (46, "less than half"), (70, "seven in ten"), (83, "about four in five"),
+    (46, "less than half"), (70, "seven in ten"), (83, "more than four in five"),
     (33, "one in three"), (50, "half"), (54, "more than half"), (48, "just under half"),
-    (52, "just over half"), (25, "one in four"), (86, "nearly nine in ten"),
+    (52, "just over half"), (25, "one in four"), (86, "less than nine in ten"),
+    (37, "nearly two in five"), (43, "about two in five"),
     (0, "none"), (100, "all"), (2, "very few"), (97, "nearly all"),
 ])
 def test_proportion_examples(percent: float, phrase: str) -> None:
@@ -113,13 +114,15 @@ def test_exact_fractions_get_the_bare_phrase() -> None:
             assert not re.match(r"(about|nearly|just|more|less)", phrase)
 
 
-QUALIFIER_ORDER = {"nearly": 0, "less than": 0, "just under": 1, "": 2, "just over": 3,
-                   "about": 4, "more than": 4}
+QUALIFIER_ORDER = {"less than": 0, "nearly": 1, "just under": 2, "": 3, "just over": 4,
+                   "about": 5, "more than": 6}
 PHRASE = re.compile(r"^(?:(nearly|less than|just under|just over|about|more than) )?"
-                    r"(half|(one|two|three|four|five|six|seven|eight|nine) in "
-                    r"(two|three|four|five|ten))$")
+                    r"(half|(one|two|three|four|five|six|seven|eight|nine|nineteen) in "
+                    r"(two|three|four|five|ten|twenty))$")
 WORD = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-        "eight": 8, "nine": 9, "ten": 10}
+        "eight": 8, "nine": 9, "ten": 10, "nineteen": 19, "twenty": 20}
+MIRROR = {"less than": "more than", "nearly": "about", "just under": "just over", "": ""}
+MIRROR.update({v: k for k, v in MIRROR.items()})
 
 
 def _rank(phrase: str) -> tuple[float, int]:
@@ -153,6 +156,47 @@ def test_phrase_is_never_far_from_the_value() -> None:
         p = tenth / 10
         frac, _ = _rank(proportion_in_words(p))
         assert abs(frac - p) <= words.EDGE + 1e-9
+
+
+@pytest.mark.parametrize(("percent", "phrase"), [
+    (5, "one in twenty"), (6, "less than one in ten"), (7, "less than one in ten"),
+    (13, "more than one in ten"), (15, "less than one in five"),
+    (16, "less than one in five"), (17, "less than one in five"),
+    (93, "more than nine in ten"), (94, "more than nine in ten"), (95, "nineteen in twenty"),
+])
+def test_small_shares_are_not_misread(percent: float, phrase: str) -> None:
+    assert proportion_in_words(percent) == phrase
+
+
+def test_phrases_claiming_closeness_are_close_for_the_minority_too() -> None:
+    """A bare, "just", "about" or "nearly" phrase stays within 15% of the minority share
+    (5 per cent is not "nearly one in ten"); "more than"/"less than" is always true."""
+    for tenth in range(50, 951):
+        p = tenth / 10
+        phrase = proportion_in_words(p)
+        m = PHRASE.match(phrase)
+        assert m, phrase
+        frac, _ = _rank(phrase)
+        if m.group(1) == "more than":
+            assert p > frac, phrase
+        elif m.group(1) == "less than":
+            assert p < frac, phrase
+        else:
+            assert abs(frac - p) <= 0.15 * min(p, 100 - p) + 1e-9, f"{p}: {phrase!r}"
+
+
+def test_complement_gets_the_mirror_phrase() -> None:
+    for tenth in range(0, 1001):
+        p = tenth / 10
+        phrase, other = proportion_in_words(p), proportion_in_words(100 - p)
+        if phrase in ("none", "all", "very few", "nearly all"):
+            assert other == {"none": "all", "all": "none", "very few": "nearly all",
+                             "nearly all": "very few"}[phrase]
+            continue
+        m, o = PHRASE.match(phrase), PHRASE.match(other)
+        assert m and o, (phrase, other)
+        assert MIRROR[m.group(1) or ""] == (o.group(1) or ""), (p, phrase, other)
+        assert _rank(phrase)[0] + _rank(other)[0] == pytest.approx(100), (p, phrase, other)
 
 
 @pytest.mark.parametrize("bad", [-1, 100.5, float("nan"), "46", True])
