@@ -24,6 +24,10 @@ SUPPRESSED = "[c]"
 ALPHA = 0.05
 # A significant difference of at least this many percentage points is called "notable".
 NOTABLE_POINTS = 10.0
+# A difference that is not significant is called "similar" (or "little changed") only if it
+# is also smaller than this: on a small sample a 16-point gap can fail the test, and
+# "similar" would then misdescribe the figures printed beside it.
+SIMILAR_POINTS = 5.0
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
 
@@ -294,13 +298,21 @@ def compare(a: Any, b: Any, p: Any, to: bool = False) -> str:
     """How `a` stands against `b`, in words the test supports.
 
     "higher"/"lower" only where p < .05; "notably" added where that difference is also
-    at least ten percentage points; otherwise "similar" (no evidence of a difference,
-    including where no test could be run). With `to`, the word comes with its
-    preposition ("higher than", "similar to") so that a sentence reads either way.
+    at least ten percentage points. Without a significant difference: "similar" where the
+    gap is also under five points (or the figures are missing); otherwise "not
+    significantly different" (the test ran) or "not shown to differ" (no test could be
+    run), which neither claims a difference nor calls 65 and 81 per cent similar. With
+    `to`, the word comes with its preposition ("higher than", "similar to", "not
+    significantly different from") so that a sentence reads either way.
     """
     va, vb = _number(a, "compare"), _number(b, "compare")
-    if va is None or vb is None or not significant(p) or va == vb:
+    if va is None or vb is None or va == vb or \
+            not significant(p) and abs(va - vb) < SIMILAR_POINTS:
         return "similar to" if to else "similar"
+    if not significant(p):
+        word = "not shown to differ" if _number(p, "compare") is None else \
+            "not significantly different"
+        return f"{word} from" if to else word
     word = "higher" if va > vb else "lower"
     if abs(va - vb) >= NOTABLE_POINTS:
         word = f"notably {word}"
@@ -345,7 +357,10 @@ def since_last(new: Fact, old: Fact | None, previous_label: str,
     """"up from 46 per cent in 2018/19", "little changed from ...", "the same as in
     2018/19" or "" (nothing to say).
 
-    "up"/"down" only where the year-on-year test finds a significant change; a number
+    "up"/"down" only where the year-on-year test finds a significant change; "little
+    changed" only where the change is not significant and also under five points; a
+    larger change the test does not support is "compared with 46 per cent in 2018/19,
+    not a significant change", which claims neither a movement nor stability. A number
     with no test (a count) is given as "compared with". Where the two years print the
     same figure, "little changed from 91 per cent" beside this year's 91 per cent would
     read oddly, so it is "the same as in 2018/19". Nothing is said where last year's
@@ -362,4 +377,6 @@ def since_last(new: Fact, old: Fact | None, previous_label: str,
         return f"compared with {then}"
     if change.significant and change.change:
         return f"{'up' if change.change > 0 else 'down'} from {then}"
+    if change.change is not None and abs(change.change) >= SIMILAR_POINTS:
+        return f"compared with {then}, not a significant change"
     return f"little changed from {then}"

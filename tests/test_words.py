@@ -230,7 +230,10 @@ def test_complement_keeps_suppression() -> None:
 @pytest.mark.parametrize(("a", "b", "p", "word"), [
     (64, 53, 0.001, "notably higher"), (53, 64, 0.001, "notably lower"),
     (81, 72, 0.001, "higher"), (72, 81, 0.01, "lower"),
-    (81, 72, 0.06, "similar"), (81, 72, None, "similar"), (60, 60, 0.01, "similar"),
+    (81, 78, 0.06, "similar"), (81, 78, None, "similar"), (60, 60, 0.01, "similar"),
+    (81, 72, 0.06, "not significantly different"), (65, 81, 0.2, "not significantly different"),
+    (81, 72, None, "not shown to differ"), (81, 76, 0.3, "not significantly different"),
+    (81, 76.5, 0.3, "similar"),
 ])
 def test_compare_only_where_the_test_supports_it(a: float, b: float, p: float | None,
                                                   word: str) -> None:
@@ -242,7 +245,11 @@ def test_compare_with_preposition_and_facts() -> None:
     p = Fact("b1.q.diff.j.p", 0.02, "p", "p_value")
     assert compare(yes, no, p, to=True) == "higher than"
     assert compare(yes, no, Fact("b1.q.diff.j.p", 0.2, "p", "p_value"), to=True) == \
+        "not significantly different from"
+    close = _pct_fact("b.pct_yes", 78, 100)
+    assert compare(yes, close, Fact("b1.q.diff.j.p", 0.6, "p", "p_value"), to=True) == \
         "similar to"
+    assert compare(yes, no, None, to=True) == "not shown to differ from"
 
 
 # -- year on year --------------------------------------------------------------------------
@@ -257,6 +264,15 @@ def test_since_last_up_down_and_little_changed() -> None:
         "down from 46 per cent in 2018/19"
     assert since_last(same, old, "2018/19", compare_fact) == \
         "little changed from 46 per cent in 2018/19"
+
+
+def test_since_last_large_change_without_significance_is_not_little_changed() -> None:
+    old = _pct_fact("table1.q.pct_yes", 13, 20)   # 65 per cent of a small sample
+    new = _pct_fact("table1.q.pct_yes", 17, 21)   # 81 per cent: a 16-point change, p > .05
+    change = compare_fact(old, new)
+    assert not change.significant and abs(change.change) >= words.SIMILAR_POINTS
+    assert since_last(new, old, "2018/19", compare_fact) == \
+        "compared with 65 per cent in 2018/19, not a significant change"
 
 
 def test_since_last_when_both_years_print_the_same_figure() -> None:
