@@ -340,3 +340,16 @@ def test_print_footnote_sits_on_the_page_of_its_call() -> None:
     call = [i for i, text in enumerate(pages) if "with a note" in text]
     note = [i for i, text in enumerate(pages) if "The note." in text]
     assert call == note == [0]
+
+
+def test_relationships_footnote_hangs_on_table_one(doc) -> None:
+    """The note on the relationship questions' fewer answers belongs to the sentence
+    introducing Table 1 (their answers), not to one about quoting officers."""
+    findings = _section(doc.html_web, "findings")
+    notes = list(re.finditer(r'<span class="footnote">(.*?)</span>', findings, re.S))
+    rel = [m for m in notes if "relationships with other agencies" in m.group(1)]
+    assert len(rel) == 1
+    before = re.sub(r"<[^>]+>", "", findings[:rel[0].start()])
+    sentence = re.split(r"(?<=[.:])\s+", before.strip())[-1]
+    assert "Table 1" in sentence, sentence
+    assert "quote" not in sentence and "explanations" not in sentence, sentence
