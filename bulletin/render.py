@@ -203,7 +203,7 @@ def make_environment(templates_dir: Path, ctx: _Context | None = None):
         "proportion_in_words": _marked(words.in_words), "month": words.month,
         "long_date": words.long_date, "complement": words.complement,
         "stars": words.stars, "fixed": _marked(words.fixed), "capfirst": _capfirst,
-        "share_of": _marked(words.share_of),
+        "share_of": _marked(words.share_of), "only": words.only,
     })
     env.globals.update({"compare": words.compare, "significant": words.significant})
     if ctx is not None:

@@ -286,6 +286,18 @@ def share_of(x: Any, noun: str) -> str:
     return f"{phrase} {noun}"
 
 
+def only(x: Any) -> str:
+    """"only " where a share is below half, else "" (put straight before the figure:
+    `which {{ f | only }}{{ f | pct }} ...`), so that the word follows the data instead
+    of being typed into a sentence that a later edition's figure may contradict.
+    Nothing for a suppressed or missing figure: "only [c]" would hint at the value.
+    """
+    if is_suppressed(x):
+        return ""
+    v = _number(x, "only")
+    return "only " if v is not None and v < 50 else ""
+
+
 # -- comparisons -------------------------------------------------------------------------
 
 def significant(p: Any, alpha: float = ALPHA) -> bool:

@@ -353,3 +353,21 @@ def test_relationships_footnote_hangs_on_table_one(doc) -> None:
     sentence = re.split(r"(?<=[.:])\s+", before.strip())[-1]
     assert "Table 1" in sentence, sentence
     assert "quote" not in sentence and "explanations" not in sentence, sentence
+
+
+@pytest.mark.parametrize(("value", "only"), [(40.0, True), (71.2, False)])
+def test_only_in_the_conclusion_follows_the_figure(reg: Registry, value: float,
+                                                   only: bool) -> None:
+    key = "table1.workload_manageable.pct_yes"
+    f = replace(reg[key], value=value, count=round(value * 10), base=1000)
+    changed = Registry([f if x.key == key else x for x in reg.values()])
+    text = _section(render_bulletin(changed, fake_figures(), EDITION).html_web, "conclusion")
+    assert f"which {pct(f)} of officers" in text or f"which only {pct(f)}" in text
+    assert (f"which only {pct(f)} of officers" in text) is only
+
+
+def test_summary_claims_no_coverage_the_data_cannot_show(doc) -> None:
+    """The data count the providers inspected, not how many exist: no "all"."""
+    summary = _section(doc.html_web, "summary")
+    assert "Community Rehabilitation Companies" in summary
+    assert not re.search(r"\ball\s+(?:<[^>]+>)?\s*\d", summary)

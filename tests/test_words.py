@@ -313,3 +313,11 @@ def test_a_bare_fact_is_formatted_by_its_unit(fact: Fact, text: str) -> None:
 
 def test_edition_label() -> None:
     assert words.edition_label("2018-19") == "2018/19"
+
+
+def test_only_follows_the_figure() -> None:
+    assert words.only(46) == "only "
+    assert words.only(_pct_fact("table1.q.pct_yes", 499, 1000)) == "only "
+    assert words.only(50) == "" and words.only(71.2) == ""
+    assert words.only(_pct_fact("table1.q.pct_yes", 3, 40, suppressed=True)) == ""
+    assert words.only(Fact("table1.q.pct_yes", None, "q", "percent")) == ""
