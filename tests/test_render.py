@@ -371,3 +371,12 @@ def test_summary_claims_no_coverage_the_data_cannot_show(doc) -> None:
     summary = _section(doc.html_web, "summary")
     assert "Community Rehabilitation Companies" in summary
     assert not re.search(r"\ball\s+(?:<[^>]+>)?\s*\d", summary)
+
+
+def test_key_findings_claim_association_not_causation(doc) -> None:
+    """The method says the models show association, not cause: the findings say so too."""
+    summary = re.sub(r"<[^>]+>", "", _section(doc.html_web, "summary")).lower()
+    assert "linked to" in summary
+    for causal in ("make a difference", "makes a difference", "cause", "leads to",
+                   "lead to", "result in", "improves", "drives"):
+        assert causal not in summary, causal
