@@ -457,7 +457,7 @@ class _Context:
         if t is None:
             raise BulletinError(f"no table {ref!r} (tables: {', '.join(self.tables)})")
         out = t.to_html()
-        return self.blocks.add(out, out)
+        return self.blocks.add(out, out + "\n" + table_download_html(t))
 
     def quotes(self, section: str) -> Markup:
         items = self.quotes_data.get(section)
@@ -499,6 +499,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise BulletinError(f"{path}: file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise BulletinError(f"{path}: not valid TOML: {exc}") from None
+
+
+def table_download_html(t: Table) -> str:
+    """The web edition's link to a table's CSV (published beside the page as
+    `tables/<id>.csv`). Print has none: a relative link in a PDF goes nowhere."""
+    return (f'<p class="table-download"><a href="{html.escape(t.csv_path)}" '
+            f'type="text/csv" download>Download Table {html.escape(str(t.number))} '
+            f'(CSV)</a></p>')
 
 
 # -- figures -----------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from bulletin.config import PROJECT_DIR, Edition
 from bulletin.errors import BulletinError
 from bulletin.facts import Fact, Registry, slug
 
+CSV_FOLDER = "tables"  # beside bulletin.html: tables/<id>.csv
+
 LABELS_FILE = PROJECT_DIR / "templates" / "labels.toml"
 UNRELIABLE = "[u]"
 # A table of at most this many rows fits on a printed page with its notes, so print
@@ -61,6 +63,12 @@ class Table:
     @property
     def caption(self) -> str:
         return f"Table {self.number}: {self.title}"
+
+    @property
+    def csv_path(self) -> str:
+        """Where the table's CSV sits relative to the bulletin's HTML (as published), so
+        that the web edition can link to it."""
+        return f"{CSV_FOLDER}/{self.id}.csv"
 
     def columns(self) -> tuple[str, ...]:
         """One name per column: the header rows joined (for CSV and checks)."""

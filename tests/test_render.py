@@ -380,3 +380,26 @@ def test_key_findings_claim_association_not_causation(doc) -> None:
     for causal in ("make a difference", "makes a difference", "cause", "leads to",
                    "lead to", "result in", "improves", "drives"):
         assert causal not in summary, causal
+
+
+def test_web_tables_link_to_their_published_csv(reg: Registry, doc, tmp_path: Path) -> None:
+    """Each table in the web edition links to its CSV, at the path publish writes it to;
+    the print edition has no such links (they would go nowhere in a PDF)."""
+    from bulletin.publish import publish
+
+    d = parse(doc.html_web)
+    hrefs = [a["href"] for t, a in d.tags if t == "a" and (a.get("href") or "")
+             .endswith(".csv")]
+    assert hrefs == [t.csv_path for t in doc.tables]
+    for t in doc.tables:
+        assert re.search(rf'id="{t.id}">.*?</table>(?:(?!<table).)*?</div>\s*'
+                         r'<p class="table-download">'
+                         rf'<a href="{re.escape(t.csv_path)}"[^>]*>Download Table '
+                         rf'{t.number} \(CSV\)</a>', doc.html_web, re.S), t.id
+    assert ".csv" not in doc.html_print and "table-download" not in doc.html_print
+    others = [a["href"] for t, a in d.tags if t == "a" and a.get("href")
+              and not a["href"].startswith(("#", "https://")) and a["href"] not in hrefs]
+    assert not others, "the web page may link only to its own table CSVs"
+    publish(doc, reg, fake_figures(), tmp_path / "out", formats=("csv",))
+    for href in hrefs:
+        assert (tmp_path / "out" / href).is_file(), href
