@@ -18,7 +18,9 @@ import pytest
 from bulletin.analysis.stepwise import fit_logit, forward_stepwise
 from bulletin.config import PACKAGE_DIR, default_settings
 from bulletin.demo import demo_data_command, shipped_file
+from bulletin.diff import proportion_test
 from bulletin.schema import column_names
+from bulletin.validate import validate_command
 
 REF = PACKAGE_DIR / "reference" / "hmip_2020_01"
 DATA = shipped_file("2018-19")
@@ -238,8 +240,16 @@ def published(outcome: str) -> tuple[list[str], dict[tuple[str, str], tuple[floa
     return variables, coef
 
 
+# The printed SE of B5's constant (1.30) is several times that of every other term and of
+# the constant refitted on the same cases (about 0.4), so it is most likely a misprint;
+# measured against it, "within 1 SE" would allow a gap of 1.3. That term must also lie
+# within 1 SE of the refit.
+DOUBTFUL_SE = {("supports_safety", ("constant", ""))}
+
+
 @pytest.mark.parametrize("outcome", list(JUDGEMENTS.values()))
 def test_published_model_coefficients(data: pd.DataFrame, outcome: str) -> None:
+    """Every B with the published sign and within 1 published SE of the printed value."""
     frame = model_frame(data, outcome)
     variables, coef = published(outcome)
     fitted = fit_logit(frame, outcome, variables, reference())
@@ -247,12 +257,14 @@ def test_published_model_coefficients(data: pd.DataFrame, outcome: str) -> None:
     got[("constant", "")] = (fitted.constant.b, fitted.constant.se)
     lines, far = [], []
     for key, (b_pub, se_pub) in coef.items():
-        b = got[key][0]
+        b, se_fit = got[key]
         se = se_pub if se_pub > 0 else 0.005  # printed 0.00: below half a unit
+        if (outcome, key) in DOUBTFUL_SE:
+            se = min(se, se_fit)
         dist = (b - b_pub) / se
         lines.append(f"{outcome} {key}: B={b:.3f} published {b_pub:.2f} ({se_pub:.2f}) "
                      f"distance {dist:+.2f} SE")
-        if abs(dist) > 2 or np.sign(b) != np.sign(b_pub):
+        if abs(dist) > 1 or np.sign(b) != np.sign(b_pub):
             far.append(key)
     print("\n".join(lines))
     assert set(got) == set(coef)
@@ -326,6 +338,73 @@ def test_next_year_moves_plausibly(raw: pd.DataFrame, next_year: pd.DataFrame) -
     for q in ("skills_knowledge", "clear_roles", "relationships_desistance"):
         assert abs(share(next_year, q) - share(raw, q)) < 0.03, q
     assert 0.8 < len(next_year) / len(raw) < 1.2
+
+
+def test_next_year_validates_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    assert validate_command(NEXT, None) == 0
+    assert "OK: no errors, 0 warnings." in capsys.readouterr().out
+
+
+def yes_n(d: pd.DataFrame, col: str) -> tuple[int, int]:
+    """Yes count and yes-or-no base among interviewed cases."""
+    x = d[d["ro_interviewed"] == "yes"][col]
+    return int((x == "yes").sum()), int(x.isin(["yes", "no"]).sum())
+
+
+def movement(old: pd.DataFrame, new: pd.DataFrame, col: str) -> tuple[float, float]:
+    """Change in the yes share (points) and the two-sided p the `diff` command reports."""
+    (x1, n1), (x2, n2) = yes_n(old, col), yes_n(new, col)
+    p, _test = proportion_test(x1, n1, x2, n2)
+    assert p is not None
+    return 100 * (x2 / n2 - x1 / n1), p
+
+
+# Questions the 2019-20 spec moves on purpose; the rest move by chance only.
+SHIFTED = {"workload_manageable", "workloads_actively_managed", "inservice_training"}
+
+
+def test_next_year_table1_moves_like_a_fresh_sample(raw: pd.DataFrame,
+                                                    next_year: pd.DataFrame) -> None:
+    """Workload manageable clearly and significantly up; every other question moves by
+    a point or two, seldom significantly, and almost never by nothing."""
+    moves = {q: movement(raw, next_year, q) for q in default_settings().question_keys}
+    change, p = moves["workload_manageable"]
+    assert change > 5 and p < 0.001
+    significant = [q for q, (_, p) in moves.items() if p < 0.05]
+    assert len(significant) <= 4, significant
+    chance = {q: m for q, m in moves.items() if q not in SHIFTED}
+    assert sum(p < 0.05 for _, p in chance.values()) <= 1
+    assert all(abs(c) < 4 for c, _ in chance.values()), chance
+    assert sum(abs(c) >= 0.2 for c, _ in chance.values()) >= len(chance) - 2, chance
+    sizes = sorted(abs(c) for c, _ in chance.values())
+    assert 0.4 <= sizes[len(sizes) // 2] <= 3, sizes
+
+
+def test_next_year_judgements_and_risk_move_a_little(raw: pd.DataFrame,
+                                                     next_year: pd.DataFrame) -> None:
+    for j in JUDGEMENTS.values():
+        change, p = movement(raw, next_year, j)
+        assert 0.2 <= abs(change) < 4 and p > 0.05, (j, change, p)
+
+    def risk_mix(d: pd.DataFrame) -> pd.Series:
+        r = d[(d["ro_interviewed"] == "yes") & (d["rosh_level"] != "")]["rosh_level"]
+        return 100 * r.value_counts(normalize=True)
+
+    mix = (risk_mix(next_year) - risk_mix(raw)).abs()
+    assert mix.max() < 3 and (mix >= 0.2).sum() >= 2, mix
+
+
+def test_next_year_caseloads_fall(raw: pd.DataFrame, next_year: pd.DataFrame) -> None:
+    """CRC officers above 50 cases: significantly fewer; NPS about the same."""
+    def over_50(d: pd.DataFrame, typ: str) -> tuple[int, int]:
+        i = d[(d["ro_interviewed"] == "yes") & (d["provider_type"] == typ)]
+        cl = pd.to_numeric(i["caseload"][i["caseload"] != ""])
+        return int((cl > 50).sum()), len(cl)
+
+    (x1, n1), (x2, n2) = over_50(raw, "CRC"), over_50(next_year, "CRC")
+    assert x2 / n2 < x1 / n1 - 0.05 and proportion_test(x1, n1, x2, n2)[0] < 0.001
+    (x1, n1), (x2, n2) = over_50(raw, "NPS"), over_50(next_year, "NPS")
+    assert abs(x2 / n2 - x1 / n1) < 0.03
 
 
 @pytest.mark.slow

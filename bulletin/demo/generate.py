@@ -38,7 +38,8 @@ def build(edition: str = "2018-19") -> tuple[Population, Targets]:
     t = load_targets(reference_dir())
     choose_yes_counts(t)
     if spec.base_edition is not None:
-        t = shifted_targets(t, dict(spec.shifts), spec.month_shift)
+        t = shifted_targets(t, dict(spec.shifts), spec.month_shift, spec.drift,
+                            rng_for(spec, "drift"))
     pop = build_population(t, spec)
     add_judgements(pop, t, spec, published_models(reference_dir()))
     repair(pop, t, rng_for(spec, "repair"))

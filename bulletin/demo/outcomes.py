@@ -44,6 +44,7 @@ from bulletin.demo.targets import JUDGED_IN, JUDGEMENTS, Targets
 from bulletin.schema import NO, NOT_APPLICABLE, YES
 
 CORRELATION = 0.6  # latent correlation of successive judgements of one case
+SOFT_PENALTY = 4.0  # cost of one case outside a soft sub-group band (a case's own cost <= 1)
 
 
 def caseload_band(caseload: np.ndarray) -> np.ndarray:
@@ -81,6 +82,18 @@ class JudgementProgram:
         rows_eq.append(np.ones(len(self.rows)))
         rhs_eq.append(t.yes_total[judgement])
         self.a_eq, self.b_eq = np.array(rows_eq), np.array(rhs_eq)
+        # Soft sub-group targets (a derived year): count within a band, slack penalised.
+        soft, soft_lo, soft_hi = [], [], []
+        for (variable, level, j), rate in sorted(t.cell_rates.items()):
+            if j == judgement:
+                member = (vals[variable][self.rows] == level).astype(float)
+                n_cell = member.sum()
+                half = max(1.0, t.cell_band * np.sqrt(n_cell * rate * (1 - rate)))
+                soft.append(member)
+                soft_lo.append(round(rate * n_cell - half, 9))
+                soft_hi.append(round(rate * n_cell + half, 9))
+        self.a_soft = np.array(soft).reshape(-1, len(self.rows))
+        self.lo_soft, self.hi_soft = np.array(soft_lo), np.array(soft_hi)
 
         # Scores on the listwise sample, at the published coefficients.
         lw = self.rows[self.listwise]
@@ -210,18 +223,37 @@ class JudgementProgram:
         lo = np.concatenate([self.b_eq, self.lo_sc, self.lo_gap])
         hi = np.concatenate([self.b_eq, self.hi_sc, self.hi_gap])
         c = 1 - 2 * y0
-        lp = linprog(c, A_ub=np.vstack([a, -a]), b_ub=np.concatenate([hi, -lo]),
-                     bounds=(0, 1), method="highs")
+        if len(self.a_soft):
+            lp = self._solve_soft(c, a, lo, hi)
+        else:
+            lp = linprog(c, A_ub=np.vstack([a, -a]), b_ub=np.concatenate([hi, -lo]),
+                         bounds=(0, 1), method="highs")
         if lp.x is None:
             raise RuntimeError(f"{self.judgement}: no outcome meets every target ({lp.message})")
         # Round, keeping the judgement's total exact: the fractional cases nearest 1 win.
-        x = np.round(lp.x, 9)
+        x = np.round(lp.x[: len(self.rows)], 9)
         y = (x > 1 - 1e-7).astype(int)
         frac = np.flatnonzero((x > 1e-7) & (x <= 1 - 1e-7))
         need = int(self.b_eq[-1]) - int(y.sum())
         y[frac[np.lexsort((frac, -x[frac]))][:need]] = 1
         self.fractional = len(frac)
         return y
+
+
+    def _solve_soft(self, c: np.ndarray, a: np.ndarray, lo: np.ndarray,
+                    hi: np.ndarray) -> object:
+        """The same program with the soft sub-group bands: a slack per band, each unit of
+        it costing more than any case's distance from the draw, so bands hold where they
+        can and give way only where they conflict with each other or the hard limits."""
+        n, k = len(self.rows), len(self.a_soft)
+        eye = np.eye(k)
+        a_ub = np.vstack([
+            np.hstack([a, np.zeros((len(a), k))]), np.hstack([-a, np.zeros((len(a), k))]),
+            np.hstack([self.a_soft, -eye]), np.hstack([-self.a_soft, -eye]),
+        ])
+        b_ub = np.concatenate([hi, -lo, self.hi_soft, -self.lo_soft])
+        return linprog(np.concatenate([c, np.full(k, SOFT_PENALTY)]), A_ub=a_ub, b_ub=b_ub,
+                       bounds=[(0, 1)] * n + [(0, None)] * k, method="highs")
 
 
 def add_judgements(pop: Population, t: Targets, spec: YearSpec,

@@ -156,7 +156,8 @@ def build_population(t: Targets, spec: YearSpec) -> Population:
     med = idx_int[rosh[:n_int] == "Medium"]
     miss = idx_int[rosh[:n_int] == ""]
     n_nps = t.interviewed_by_type["NPS"]
-    crc_target = float(t.text_facts.get("crc_rosh_medium", "70") or 70)
+    # Without the published figure (a derived year) any split with valid counts will do.
+    crc_target = float(t.text_facts.get("crc_rosh_medium") or "nan")
     best = None
     for q in range(len(miss) + 1):
         m = n_nps - len(hvh) - q
@@ -164,7 +165,7 @@ def build_population(t: Targets, spec: YearSpec) -> Population:
             continue
         crc_known = t.interviewed_by_type["CRC"] - (len(miss) - q)
         share = 100 * (len(med) - m) / crc_known
-        if abs(share - crc_target) < 0.5:
+        if np.isnan(crc_target) or abs(share - crc_target) < 0.5:
             key = abs(q - len(miss) / 2)
             if best is None or key < best[0]:
                 best = (key, q, m)
@@ -215,6 +216,7 @@ def build_population(t: Targets, spec: YearSpec) -> Population:
 
     # --- providers: sizes plausible, interviewed cases spread in proportion ----------
     r = rng_for(spec, "providers", spec.provider_seed)
+    size_drift = rng_for(spec, "provider-sizes")
     provider = col()
     month = col()
     prov_climate = {}
@@ -222,6 +224,9 @@ def build_population(t: Targets, spec: YearSpec) -> Population:
     for ty in ("CRC", "NPS"):
         names = [(p, m_) for p, typ, m_ in t.providers if typ == ty]
         weights = r.gamma(shape=6.0, scale=1.0, size=len(names))
+        if spec.drift is not None:  # a later year: each provider's size drifts a little
+            weights = weights * np.round(np.exp(size_drift.normal(
+                scale=spec.drift.provider_size_sd, size=len(names))), 12)
         for rows in (idx_int[ptype[:n_int] == ty], out[ptype[out] == ty]):
             alloc = largest_remainder(len(rows), {nm: w for (nm, _), w in zip(names, weights,
                                                                              strict=True)})
@@ -417,10 +422,11 @@ def _over_50(band: np.ndarray) -> np.ndarray:
 def _balance_caseload(t: Targets, band: np.ndarray, ptype: np.ndarray, cls: np.ndarray,
                       r: np.random.Generator, n_int: int) -> None:
     """Swap caseload bands between NPS and CRC officers of one class until the shares of
-    officers above 50 cases round to the published figures (class counts stay exact)."""
+    officers above 50 cases round to the published figures (class counts stay exact).
+    Without a CRC figure (a year without published facts) only the NPS share is set."""
     nps_t = float(t.text_facts.get("nps_staff_caseload_over_50") or "nan")
     crc_t = float(t.text_facts.get("crc_staff_caseload_over_50") or "nan")
-    if np.isnan(nps_t) or np.isnan(crc_t):
+    if np.isnan(nps_t):
         return
     idx = np.arange(n_int)
     b, ty, c = band[:n_int], ptype[:n_int], cls[:n_int]
@@ -429,8 +435,8 @@ def _balance_caseload(t: Targets, band: np.ndarray, ptype: np.ndarray, cls: np.n
     n0, a0 = int((known & (ty == "NPS")).sum()), int((over & (ty == "NPS")).sum())
     goals = [(2 * abs(n - n0) + abs(a - a0), n, a) for n in range(n0 - 60, n0 + 1)
              for a in range(0, n + 1)
-             if abs(100 * a / n - nps_t) < 0.5 and abs(100 * (o_tot - a) / (k_tot - n) - crc_t)
-             < 0.5]
+             if abs(100 * a / n - nps_t) < 0.5
+             and (np.isnan(crc_t) or abs(100 * (o_tot - a) / (k_tot - n) - crc_t) < 0.5)]
     if not goals:
         raise ValueError("the caseload text facts cannot both hold with these band counts")
     _, n_goal, a_goal = min(goals)

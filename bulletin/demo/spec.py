@@ -59,6 +59,23 @@ class Bounds:
 
 
 @dataclass(frozen=True)
+class Drift:
+    """How a year derived from a base year differs by chance, beside its named shifts.
+
+    Two sources, as in a real second year: the population itself drifts a little (a small
+    random logit shift per question, judgement and level share), and the year's cases are
+    a fresh sample (every count drawn from the drifted shares rather than scaled from the
+    base year's counts). Without them every share would repeat the base year's to 0.1 point.
+    """
+
+    share_sd: float = 0.05  # true drift of every yes share (logit) and level share (log)
+    sample: bool = True  # draw the counts (multinomial) instead of scaling them
+    provider_size_sd: float = 0.12  # provider sizes (log of each provider's weight)
+    cell_band: float = 0.5  # sub-group yes counts: half-width around their drawn target,
+    # in binomial SDs (a soft limit in the outcome program)
+
+
+@dataclass(frozen=True)
 class YearSpec:
     edition: str
     seed: int
@@ -75,6 +92,7 @@ class YearSpec:
     # then change: ((provider, type), climate shift in latent SDs).
     provider_seed: int | None = None
     provider_changes: tuple[tuple[tuple[str, str], float], ...] = ()
+    drift: Drift | None = None  # chance movement from the base year (None: none)
 
     def bounds_for(self, judgement: str) -> Bounds:
         return dict(self.bounds_by_judgement).get(judgement, self.bounds)
@@ -98,17 +116,20 @@ SPECS: dict[str, YearSpec] = {
 
 
 # A plausible following year: more officers find their workload manageable, caseloads
-# are lower, a few providers change, most else is as in 2018-19. Loose model bounds: there
-# are no published models to reproduce, only the 2018-19 ones as a guide.
+# are lower, a few providers change; everything else moves only by chance (drift and a
+# fresh sample), so most shares differ from 2018-19 by a point or two. Loose model bounds:
+# there are no published models to reproduce, only the 2018-19 ones as a guide.
 SPECS["2019-20"] = YearSpec(
     edition="2019-20", seed=20210101, provider_seed=20200101,
     base_edition="2018-19", month_shift=12,
     shifts=(("scale_cases", 0.96), ("workload_manageable", 0.55),
             ("workloads_actively_managed", 0.25), ("caseload", -0.12),
-            ("inservice_training", 0.15), ("supports_desistance", 0.08)),
+            ("nps_caseload_over_50", -0.2),
+            ("inservice_training", 0.15), ("supports_desistance", 0.15)),
     provider_changes=((("Essex", "CRC"), 0.8), (("London", "CRC"), 0.6),
                       (("North West", "NPS"), -0.6)),
     bounds=Bounds(own=4.0, other=4.0, outside_gap=0.15),
+    drift=Drift(),
 )
 
 
@@ -119,4 +140,4 @@ def spec_for(edition: str) -> YearSpec:
         raise KeyError(edition) from None
 
 
-__all__ = ["Bounds", "Latent", "YearSpec", "SPECS", "spec_for", "replace"]
+__all__ = ["Bounds", "Drift", "Latent", "YearSpec", "SPECS", "spec_for", "replace"]

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
+
 from bulletin.config import PACKAGE_DIR
+from bulletin.demo.spec import Drift
 
 # Interviewed cases fall into four classes by which judgements they have.
 CLASSES = ("none", "s", "sd", "sds")
@@ -66,6 +69,10 @@ class Targets:
     # chosen yes counts: (variable, level, judgement) -> k; judgement -> total
     yes: dict[tuple[str, str, str], int] = field(default_factory=dict)
     yes_total: dict[str, int] = field(default_factory=dict)
+    # A derived year's sub-group yes rates, met approximately (no exact cells to meet):
+    # (variable, level, judgement) -> rate; each within `cell_band` binomial SDs.
+    cell_rates: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    cell_band: float = 0.5
 
     def missing(self, variable: str, cls: str) -> int | None:
         counts = [c[cls] for c in self.level_counts[variable].values()]
@@ -220,18 +227,36 @@ def _split(total: int, weights: dict[str, float]) -> dict[str, int]:
     return base
 
 
-def shifted_targets(base: Targets, shifts: dict[str, float], month_shift: int) -> Targets:
+def shifted_targets(base: Targets, shifts: dict[str, float], month_shift: int,
+                    drift: Drift | None = None,
+                    rng: np.random.Generator | None = None) -> Targets:
     """A plausible next year: the base year's counts moved by the given shifts.
 
     `shifts` holds `scale_cases` (factor on every class size), a logit shift per question
-    or judgement (yes share moves), and `caseload` (a shift per band step: negative moves
-    officers to smaller caseloads). There are no published text facts or cells for such a
-    year, so the generator forces none of them.
+    or judgement (yes share moves), `caseload` (a shift per band step: negative moves
+    officers to smaller caseloads) and `nps_caseload_over_50` (logit shift of the NPS
+    share above 50 cases). With `drift` (and its `rng`) every share also moves a little by
+    chance and the counts are drawn as a fresh sample, so the year does not repeat the base
+    year's percentages; without it the counts are the base year's, scaled. There are no
+    published cells for such a year, so the generator forces none.
     """
     scale = shifts.get("scale_cases", 1.0)
-    sizes = {c: round(n * scale) for c, n in base.class_sizes.items()}
+    if drift is not None and rng is None:
+        raise ValueError("a drifting year needs its random stream")
+    sampler = _Sampler(drift, rng)
+    n_cases = round(base.n_cases * scale)
+    if sampler.sampling:
+        n_int = sampler.binomial(n_cases, base.n_interviewed / base.n_cases)
+        sizes = sampler.counts(n_int, {c: float(n) for c, n in base.class_sizes.items()})
+    else:
+        sizes = {c: round(n * scale) for c, n in base.class_sizes.items()}
     level_counts: dict[str, dict[str, dict[str, int | None]]] = {}
     for variable, levels in base.level_counts.items():
+        # The population's own drift: one draw per variable, shared by every class.
+        is_question = set(levels) == {"yes", "no"}
+        yes_shift = shifts.get(variable, 0.0) + sampler.normal()
+        level_factor = {lv: math.exp(sampler.normal()) for lv in levels
+                        if not is_question}
         new: dict[str, dict[str, int | None]] = {lv: {} for lv in levels}
         for cls in CLASSES:
             counts = {lv: levels[lv][cls] for lv in levels}
@@ -241,25 +266,44 @@ def shifted_targets(base: Targets, shifts: dict[str, float], month_shift: int) -
                 continue
             weights = {lv: float(v) for lv, v in counts.items()}  # type: ignore[arg-type]
             missing = base.class_sizes[cls] - sum(weights.values())
-            if variable in shifts and "yes" in weights:
+            if is_question and yes_shift != 0.0:
                 answered = weights["yes"] + weights["no"]
                 if answered:
-                    p = _expit(_logit(weights["yes"] / answered) + shifts[variable])
+                    p = _expit(_logit(weights["yes"] / answered) + yes_shift)
                     weights = {"yes": answered * p, "no": answered * (1 - p)}
-            if variable == "caseload_band" and "caseload" in shifts:
-                weights = {lv: w * math.exp(shifts["caseload"] * i)
-                           for i, (lv, w) in enumerate(weights.items())}
-                known = sum(counts.values())  # type: ignore[arg-type]
+            if level_factor:
+                known = sum(weights.values())
+                weights = {lv: w * level_factor[lv] for lv, w in weights.items()}
+                if variable == "caseload_band" and "caseload" in shifts:
+                    weights = {lv: w * math.exp(shifts["caseload"] * i)
+                               for i, (lv, w) in enumerate(weights.items())}
                 total = sum(weights.values()) or 1.0
                 weights = {lv: w * known / total for lv, w in weights.items()}
-            split = _split(sizes[cls], {**weights, "": missing})
+            split = sampler.counts(sizes[cls], {**weights, "": missing})
             for lv in levels:
                 new[lv][cls] = split[lv]
         level_counts[variable] = new
+    n_interviewed = sum(sizes.values())
+    crc_share = base.interviewed_by_type["CRC"] / base.n_interviewed
+    if sampler.sampling:
+        # Every High/Very high case is at the NPS, so its interviews follow their number.
+        per_case = base.interviewed_by_type["NPS"] / _high_risk(base)
+        nps = round(_high_risk_counts(level_counts) * per_case * math.exp(sampler.normal()))
+        crc = n_interviewed - nps
+    else:
+        crc = round(n_interviewed * crc_share)
+    facts = {"crc_rosh_medium": base.text_facts.get("crc_rosh_medium", "70")}
+    if drift is not None:
+        # The CRC medium-risk share then follows from the drawn RoSH counts (every low-risk
+        # case is at a CRC), and the NPS share of officers above 50 cases drifts.
+        del facts["crc_rosh_medium"]
+        nps = float(base.text_facts["nps_staff_caseload_over_50"]) / 100
+        nps = _expit(_logit(nps) + shifts.get("nps_caseload_over_50", 0.0) + sampler.normal())
+        facts["nps_staff_caseload_over_50"] = f"{100 * nps:.1f}"
     t = Targets(
-        n_cases=round(base.n_cases * scale),
-        n_interviewed=sum(sizes.values()),
-        interviewed_by_type={},
+        n_cases=n_cases,
+        n_interviewed=n_interviewed,
+        interviewed_by_type={"CRC": crc, "NPS": n_interviewed - crc},
         providers=[(p, ty, _add_months(m, month_shift)) for p, ty, m in base.providers],
         class_sizes=sizes,
         level_counts=level_counts,
@@ -267,19 +311,74 @@ def shifted_targets(base: Targets, shifts: dict[str, float], month_shift: int) -
         judgement_n={},
         judgement_pct={},
         table1_pct={},
-        text_facts={"crc_rosh_medium": base.text_facts.get("crc_rosh_medium", "70")},
+        text_facts=facts,
     )
     t.judgement_n = {j: sum(sizes[c] for c in JUDGED_IN[j]) for j in JUDGEMENTS}
-    crc_share = base.interviewed_by_type["CRC"] / base.n_interviewed
-    t.interviewed_by_type = {"CRC": round(t.n_interviewed * crc_share)}
-    t.interviewed_by_type["NPS"] = t.n_interviewed - t.interviewed_by_type["CRC"]
     # Only each judgement's total is set: per-cell yes counts derived independently from
     # the base year need not be jointly attainable, and a year without published tables
     # has nothing to match exactly. The judgements then follow the latent structure.
+    moved = {}
     for j in JUDGEMENTS:
-        rate = _expit(_logit(base.yes_total[j] / base.judgement_n[j]) + shifts.get(j, 0.0))
-        t.yes_total[j] = round(rate * t.judgement_n[j])
+        moved[j] = shifts.get(j, 0.0) + sampler.normal()
+        rate = _expit(_logit(base.yes_total[j] / base.judgement_n[j]) + moved[j])
+        t.yes_total[j] = (sampler.binomial(t.judgement_n[j], rate) if sampler.sampling
+                          else round(rate * t.judgement_n[j]))
+    if drift is not None and sampler.sampling:
+        # Sub-group rates: the base year's, moved with the judgement, plus the difference
+        # two independent samples show (sqrt 2 sampling SEs, logit scale). Without them
+        # the sub-group gaps would follow the latent structure alone and shrink against
+        # the base year's.
+        for j in JUDGEMENTS:
+            for c in base.cells:
+                if c.judgement != j:
+                    continue
+                k = base.yes[(c.variable, c.level, j)]
+                p = min(max(k / c.n, 0.5 / c.n), 1 - 0.5 / c.n)
+                se = math.sqrt(2 / (c.n * p * (1 - p)))
+                t.cell_rates[(c.variable, c.level, j)] = _expit(
+                    _logit(p) + moved[j] + sampler.normal(se))
+        t.cell_band = drift.cell_band
     return t
+
+
+def _high_risk_counts(level_counts: dict[str, dict[str, dict[str, int | None]]]) -> int:
+    return sum(c or 0 for c in level_counts["rosh_level"]["High/Very high"].values())
+
+
+def _high_risk(t: Targets) -> int:
+    return _high_risk_counts(t.level_counts)
+
+
+class _Sampler:
+    """The chance part of a derived year: drift draws and sample counts, or none at all.
+
+    Probabilities are rounded to 12 decimals before they reach a draw, so a last-bit
+    difference in `exp` or `log` between platforms cannot change a count.
+    """
+
+    def __init__(self, drift: Drift | None, rng: np.random.Generator | None) -> None:
+        self.drift, self.rng = drift, rng
+        self.sampling = drift is not None and drift.sample
+
+    def normal(self, sd: float | None = None) -> float:
+        if self.drift is None or self.rng is None:
+            return 0.0
+        return float(self.rng.normal(scale=self.drift.share_sd if sd is None else sd))
+
+    def binomial(self, n: int, p: float) -> int:
+        assert self.rng is not None
+        return int(self.rng.binomial(n, round(p, 12)))
+
+    def counts(self, total: int, weights: dict[str, float]) -> dict[str, int]:
+        """Whole counts summing to `total`: a multinomial sample when sampling, else the
+        proportional split (largest remainder)."""
+        if not self.sampling:
+            return _split(total, weights)
+        assert self.rng is not None
+        w = np.array([max(v, 0.0) for v in weights.values()])
+        p = np.round(w / w.sum(), 12)
+        drawn = self.rng.multinomial(total, p / p.sum())
+        return {k: int(c) for k, c in zip(weights, drawn, strict=True)}
 
 
 def _add_months(month: str, k: int) -> str:
