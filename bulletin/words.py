@@ -252,14 +252,21 @@ def proportion_in_words(percent: Number) -> str:
     return f"more than {phrase}" if d > 0 else f"less than {phrase}"
 
 
+def printed_percent(v: Number) -> float:
+    """The whole per cent `pct` prints: the words follow the figure beside them, so two
+    figures both printed "81 per cent" never read "four in five" and "just over four in
+    five"."""
+    return float(round_half_up(v, 0))
+
+
 def in_words(x: Any) -> str:
-    """`proportion_in_words` for a fact (suppression-aware)."""
+    """`proportion_in_words` of the printed whole per cent (suppression-aware)."""
     if is_suppressed(x):
         return SUPPRESSED
     v = _number(x, "in_words")
     if v is None:
         return ""
-    return proportion_in_words(v)
+    return proportion_in_words(printed_percent(v))
 
 
 def share_of(x: Any, noun: str) -> str:
@@ -275,7 +282,7 @@ def share_of(x: Any, noun: str) -> str:
     v = _number(x, "share_of")
     if v is None:
         return ""
-    phrase = proportion_in_words(v)
+    phrase = proportion_in_words(printed_percent(v))
     definite = noun.startswith("the ")
     if phrase == "all":
         return f"all {noun}"

@@ -217,6 +217,14 @@ def test_share_of_grammar(percent: float, noun: str, text: str) -> None:
     assert share_of(percent, noun) == text
 
 
+def test_words_follow_the_printed_figure() -> None:
+    a, b = _pct_fact("table1.a.pct_yes", 812, 1000), _pct_fact("table1.b.pct_yes", 8096, 10000)
+    assert pct(a) == pct(b) == "81 per cent"
+    assert in_words(a) == in_words(b) == "four in five"
+    assert share_of(a, "officers") == share_of(b, "officers") == "four in five officers"
+    assert in_words(89.5) == "nine in ten"  # printed 90
+
+
 def test_complement_keeps_suppression() -> None:
     f = _pct_fact("table1.q.pct_yes", 67, 100)
     assert words.complement(f).value == pytest.approx(33)
