@@ -13,6 +13,9 @@ linear program:
   at the published model;
 * outside the listwise sample, each question's gap in yes rates (answer yes minus answer
   no) stays near the gap inside it, so the excluded cases look like the rest;
+* for a year derived from a base year (no published cells), each base-year sub-group's
+  yes count near a drawn target: a soft band whose slack costs more than any case's
+  distance from the draw;
 * among all such y, the one closest to a draw from the published model, which keeps the
   rest of the joint structure (judgements correlated with each other and with the
   covariates) realistic.
@@ -238,7 +241,6 @@ class JudgementProgram:
         y[frac[np.lexsort((frac, -x[frac]))][:need]] = 1
         self.fractional = len(frac)
         return y
-
 
     def _solve_soft(self, c: np.ndarray, a: np.ndarray, lo: np.ndarray,
                     hi: np.ndarray) -> object:

@@ -287,7 +287,7 @@ def shifted_targets(base: Targets, shifts: dict[str, float], month_shift: int,
     crc_share = base.interviewed_by_type["CRC"] / base.n_interviewed
     if sampler.sampling:
         # Every High/Very high case is at the NPS, so its interviews follow their number.
-        per_case = base.interviewed_by_type["NPS"] / _high_risk(base)
+        per_case = base.interviewed_by_type["NPS"] / _high_risk_counts(base.level_counts)
         nps = round(_high_risk_counts(level_counts) * per_case * math.exp(sampler.normal()))
         crc = n_interviewed - nps
     else:
@@ -314,16 +314,16 @@ def shifted_targets(base: Targets, shifts: dict[str, float], month_shift: int,
         text_facts=facts,
     )
     t.judgement_n = {j: sum(sizes[c] for c in JUDGED_IN[j]) for j in JUDGEMENTS}
-    # Only each judgement's total is set: per-cell yes counts derived independently from
+    # Only each judgement's total is exact: per-cell yes counts derived independently from
     # the base year need not be jointly attainable, and a year without published tables
-    # has nothing to match exactly. The judgements then follow the latent structure.
+    # has nothing to match exactly. Sub-group rates are soft targets (below), if any.
     moved = {}
     for j in JUDGEMENTS:
         moved[j] = shifts.get(j, 0.0) + sampler.normal()
         rate = _expit(_logit(base.yes_total[j] / base.judgement_n[j]) + moved[j])
         t.yes_total[j] = (sampler.binomial(t.judgement_n[j], rate) if sampler.sampling
                           else round(rate * t.judgement_n[j]))
-    if drift is not None and sampler.sampling:
+    if drift is not None:
         # Sub-group rates: the base year's, moved with the judgement, plus the difference
         # two independent samples show (sqrt 2 sampling SEs, logit scale). Without them
         # the sub-group gaps would follow the latent structure alone and shrink against
@@ -343,10 +343,6 @@ def shifted_targets(base: Targets, shifts: dict[str, float], month_shift: int,
 
 def _high_risk_counts(level_counts: dict[str, dict[str, dict[str, int | None]]]) -> int:
     return sum(c or 0 for c in level_counts["rosh_level"]["High/Very high"].values())
-
-
-def _high_risk(t: Targets) -> int:
-    return _high_risk_counts(t.level_counts)
 
 
 class _Sampler:
