@@ -403,3 +403,32 @@ def test_web_tables_link_to_their_published_csv(reg: Registry, doc, tmp_path: Pa
     publish(doc, reg, fake_figures(), tmp_path / "out", formats=("csv",))
     for href in hrefs:
         assert (tmp_path / "out" / href).is_file(), href
+
+
+CONCLUSION_TESTS = {
+    "caseloads": "fact.caseload_over_50.diff.sentence_implemented.p",
+    "skills": "b1.skills_knowledge.diff.sentence_implemented.p",
+    "training": "b1.inservice_training.diff.sentence_implemented.p",
+    "agencies": "b1.relationships_desistance.diff.supports_desistance.p",
+}
+
+
+@pytest.mark.parametrize("kept", [(), ("training",), ("caseloads", "agencies"),
+                                  tuple(CONCLUSION_TESTS)])
+def test_conclusion_names_only_factors_with_a_significant_difference(
+        reg: Registry, kept: tuple[str, ...]) -> None:
+    p_keys = set(CONCLUSION_TESTS.values()) | {
+        "b1.relationships_harm.diff.supports_safety.p"}
+    wanted = {CONCLUSION_TESTS[k] for k in kept}
+    changed = Registry([replace(f, value=0.001 if f.key in wanted else 0.5)
+                        if f.key in p_keys else f for f in reg.values()])
+    text = _section(render_bulletin(changed, fake_figures(), EDITION).html_web, "conclusion")
+    text = re.sub(r"<[^>]+>", "", text).replace("&#39;", "'")
+    m = re.search(r"The factors? that stood out [^.]*\.", text)
+    sentence = m.group(0) if m else ""
+    phrases = {"caseloads": "officers' caseloads", "skills": "had the skills",
+               "training": "access to training", "agencies": "relationships with other"}
+    assert {k for k, phrase in phrases.items() if phrase in sentence} == set(kept), text
+    assert ("stood out" in text) is bool(kept)
+    if len(kept) == 1:
+        assert "The factor that stood out was" in text
