@@ -215,7 +215,8 @@ def publish(document: Any, registry: Registry, figures: Sequence[Any], out: Path
     """Every requested output into `out`, all or nothing.
 
     pdf -> bulletin.pdf, html -> bulletin.html, csv -> tables/*.csv, numbers ->
-    numbers.csv and numbers.json; the figures (as SVG) come with the PDF or HTML.
+    numbers.csv and numbers.json; the figures (as SVG) come with the PDF or HTML, and
+    the table CSVs with the HTML too, since its tables link to them.
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -225,9 +226,9 @@ def publish(document: Any, registry: Registry, figures: Sequence[Any], out: Path
     with staged(out) as stage:
         if "numbers" in formats:
             _numbers(registry, stage)
-        if "csv" in formats:
+        if "csv" in formats or "html" in formats:  # the web edition links to the CSVs
             for table in document.tables:
-                _write(stage / "tables" / f"{table.id}.csv", table.to_csv())
+                _write(stage / table.csv_path, table.to_csv())
         if "pdf" in formats or "html" in formats:
             for name, source in ARTWORK.items():
                 _write(stage / "figures" / name, source.read_bytes())

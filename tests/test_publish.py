@@ -25,6 +25,10 @@ class Table:
     def to_csv(self) -> str:
         return "".join(f"{a},{b}\n" for a, b in self.rows)
 
+    @property
+    def csv_path(self) -> str:
+        return f"tables/{self.id}.csv"
+
 
 @dataclass(frozen=True)
 class Doc:
@@ -214,3 +218,11 @@ def test_single_file_writes_are_whole_or_nothing(tmp_path, monkeypatch) -> None:
     write_text_atomic(target, "new\n")
     assert target.read_text(encoding="utf-8") == "new\n"
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_html_alone_still_writes_the_table_csvs_it_links_to(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    publish(_doc(), _registry(), FIGS, out, ("html",))
+    assert (out / "bulletin.html").exists()
+    assert (out / "tables" / "table1.csv").read_text() == "a,1\n"
+    assert not (out / "numbers.csv").exists()
