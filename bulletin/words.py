@@ -18,9 +18,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
+from bulletin.facts import SUPPRESSED_MARK as SUPPRESSED
 from bulletin.facts import Fact
 
-SUPPRESSED = "[c]"
 ALPHA = 0.05
 # A significant difference of at least this many percentage points is called "notable".
 NOTABLE_POINTS = 10.0
