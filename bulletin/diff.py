@@ -31,6 +31,7 @@ from bulletin.errors import BulletinError
 from bulletin.facts import SUPPRESSED_MARK as SUPPRESSED
 from bulletin.facts import Fact, Registry
 
+# The significance level of every comparison the bulletin words or the diff flags.
 ALPHA = 0.05
 MIN_EXPECTED = 5.0
 Z_TEST = "two-proportion z-test"

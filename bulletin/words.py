@@ -12,16 +12,18 @@ The functions are plain Python so that they can be tested across their whole ran
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
+from bulletin.analysis.logit import stars as significance_stars
+from bulletin.diff import ALPHA
 from bulletin.facts import SUPPRESSED_MARK as SUPPRESSED
 from bulletin.facts import Fact
 
-ALPHA = 0.05
 # A significant difference of at least this many percentage points is called "notable".
 NOTABLE_POINTS = 10.0
 # A difference that is not significant is called "similar" (or "little changed") only if it
@@ -67,57 +69,52 @@ def round_half_up(value: Number, places: int = 0) -> Decimal:
     return out if out != 0 else abs(out)  # never "-0"
 
 
-def fixed(x: Any, places: int) -> str:
+def number_filter(what: str) -> Callable[[Callable[..., str]], Callable[..., str]]:
+    """Makes a formatter of plain numbers into a filter of facts: a suppressed fact gives
+    the suppression mark and a missing value "", before the formatter sees anything, so
+    no filter can forget either. `what` names the filter in error messages."""
+    def wrap(fmt: Callable[..., str]) -> Callable[..., str]:
+        @functools.wraps(fmt)
+        def filter_(x: Any, *args: Any) -> str:
+            if is_suppressed(x):
+                return SUPPRESSED
+            v = _number(x, what)
+            return "" if v is None else fmt(v, *args)
+        return filter_
+    return wrap
+
+
+@number_filter("a fixed-point number")
+def fixed(v: Number, places: int) -> str:
     """A number with a fixed count of decimals ("-0.65"); "" if missing."""
-    if is_suppressed(x):
-        return SUPPRESSED
-    v = _number(x, "a fixed-point number")
-    if v is None:
-        return ""
     return f"{round_half_up(v, places):f}"
 
 
 # -- filters -----------------------------------------------------------------------------
 
-def pct(x: Any) -> str:
+@number_filter("pct")
+def pct(v: Number) -> str:
     """46.04 -> "46 per cent" (whole per cent, as in the narrative and Tables 1 and 2)."""
-    if is_suppressed(x):
-        return SUPPRESSED
-    v = _number(x, "pct")
-    if v is None:
-        return ""
     return f"{round_half_up(v, 0):f} per cent"
 
 
-def pct1(x: Any) -> str:
+@number_filter("pct1")
+def pct1(v: Number) -> str:
     """46.04 -> "46.0 per cent"."""
-    if is_suppressed(x):
-        return SUPPRESSED
-    v = _number(x, "pct1")
-    if v is None:
-        return ""
     return f"{round_half_up(v, 1):f} per cent"
 
 
-def num(x: Any) -> str:
+@number_filter("num")
+def num(v: Number) -> str:
     """1965 -> "1,965"; whole numbers only get no decimals."""
-    if is_suppressed(x):
-        return SUPPRESSED
-    v = _number(x, "num")
-    if v is None:
-        return ""
     if isinstance(v, float) and not v.is_integer():
         return f"{round_half_up(v, 1):,f}"
     return f"{int(v):,}"
 
 
-def pval(x: Any) -> str:
+@number_filter("pval")
+def pval(v: Number) -> str:
     """A p-value or threshold as printed in social research: 0.05 -> ".05", tiny -> "<.001"."""
-    if is_suppressed(x):
-        return SUPPRESSED
-    v = _number(x, "pval")
-    if v is None:
-        return ""
     if v < 0.001:
         return "<.001"
     places = 2 if round_half_up(v, 2) == Decimal(repr(float(v))) else 3
@@ -126,17 +123,12 @@ def pval(x: Any) -> str:
 
 
 def stars(p: Any) -> str:
-    """The significance stars of a p-value: * p < .05, ** p < .01, *** p < .001."""
+    """The significance stars of a p-value (the models' own rule); "" where the p-value
+    is missing or suppressed."""
     v = _number(p, "stars")
     if v is None or is_suppressed(p):
         return ""
-    if v < 0.001:
-        return "***"
-    if v < 0.01:
-        return "**"
-    if v < 0.05:
-        return "*"
-    return ""
+    return significance_stars(v)
 
 
 def month(x: Any) -> str:
@@ -259,13 +251,9 @@ def printed_percent(v: Number) -> float:
     return float(round_half_up(v, 0))
 
 
-def in_words(x: Any) -> str:
+@number_filter("in_words")
+def in_words(v: Number) -> str:
     """`proportion_in_words` of the printed whole per cent (suppression-aware)."""
-    if is_suppressed(x):
-        return SUPPRESSED
-    v = _number(x, "in_words")
-    if v is None:
-        return ""
     return proportion_in_words(printed_percent(v))
 
 
