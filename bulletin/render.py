@@ -26,7 +26,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from markupsafe import Markup
 
@@ -34,6 +34,7 @@ from bulletin import words
 from bulletin.config import PROJECT_DIR, Edition
 from bulletin.errors import BulletinError
 from bulletin.facts import Fact, Registry, slug
+from bulletin.figures import Figure
 from bulletin.tables import Table, build_tables, load_labels
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
@@ -49,17 +50,6 @@ _PLACEHOLDER = "XBULLETINBLOCKX{}XBULLETINBLOCKX"
 _PLACEHOLDER_RE = re.compile(r"(?:<p>\s*)?XBULLETINBLOCKX(\d+)XBULLETINBLOCKX(?:\s*</p>)?")
 _HEADING_RE = re.compile(r"<h([23])\b([^>]*)>(.*?)</h\1>", re.S)
 _ID_RE = re.compile(r'\bid="([^"]+)"')
-
-
-class FigureLike(Protocol):
-    """What a chart from `bulletin.figures` provides."""
-
-    number: int
-    id: str
-    title: str
-    svg: str
-    alt: str
-    source: str
 
 
 @dataclass(frozen=True)
@@ -131,7 +121,7 @@ class _Blocks:
 
 # -- the public entry point --------------------------------------------------------------
 
-def render_bulletin(registry: Registry, figures: tuple[FigureLike, ...], edition: Edition,
+def render_bulletin(registry: Registry, figures: tuple[Figure, ...], edition: Edition,
                     previous: Registry | None = None, *,
                     templates_dir: Path = TEMPLATES_DIR,
                     figures_dir: Path = FIGURES_DIR) -> Document:
@@ -322,7 +312,7 @@ def _locate(exc: BaseException, name: str) -> str:
 class _Context:
     """The facts, figures and tables a template may use, behind small functions."""
 
-    def __init__(self, registry: Registry, figures: Sequence[FigureLike], edition: Edition,
+    def __init__(self, registry: Registry, figures: Sequence[Figure], edition: Edition,
                  previous: Registry | None, tables: Sequence[Table], blocks: _Blocks,
                  templates_dir: Path, figures_dir: Path) -> None:
         self.registry = registry
