@@ -87,7 +87,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return build_command(args.edition, args.data, args.out, formats)
     if args.command == "diff":
         from bulletin.diff import diff_command
-        return diff_command(args.old, args.new, only_significant=args.only_significant,
+        from bulletin.sides import load_side
+        return diff_command(args.old, args.new, load_side(args.old), load_side(args.new),
+                            only_significant=args.only_significant,
                             prefix=args.prefix, csv_out=args.csv, html_out=args.html)
     if args.command == "new-edition":
         from bulletin.config import new_edition_command

@@ -1,15 +1,9 @@
-"""Year-on-year comparison of two facts registries.
+"""The analyst's year-on-year report: two facts registries in, a sorted list of changes out.
 
-One comparison serves two readers: the analyst, who runs `python -m bulletin diff` to see
-what moved between editions before signing a bulletin off, and the bulletin's own wording,
-which calls `compare_fact` so that "up from 58% to 63%" is only said to be a real change
-when the test says so. Both therefore use the same test and the same threshold.
-
-Proportions (facts carrying a yes count and a base) are compared with a pooled
-two-proportion z-test, the test most readers of the bulletin will know; when any expected
-cell of the 2x2 table is below 5 the normal approximation is poor, so Fisher's exact test
-(from scipy, which handles the hypergeometric tails exactly) is used instead. Other
-numbers get their change and no test: a coefficient or a count has no sampling model here.
+The test behind each change is `bulletin.compare.compare_fact`, the same one the
+bulletin's wording uses. This module only reads registries (it never loads data or
+rebuilds an edition: `bulletin.sides` resolves an edition id to its facts) and presents
+the comparison as a terminal table, CSV or HTML.
 """
 
 from __future__ import annotations
@@ -18,58 +12,29 @@ import csv
 import html
 import io
 import math
-import os
 import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bulletin.atomic import write_text_atomic
+from bulletin.compare import (
+    FISHER,
+    MIN_EXPECTED,
+    NON_NUMERIC_UNITS,
+    Z_TEST,
+    Change,
+    Value,
+    compare_fact,
+)
 from bulletin.errors import BulletinError
-from bulletin.facts import SUPPRESSED_MARK as SUPPRESSED
-from bulletin.facts import Fact, Registry
+from bulletin.facts import Registry
+from bulletin.significance import ALPHA
 
-# The significance level of every comparison the bulletin words or the diff flags.
-ALPHA = 0.05
-MIN_EXPECTED = 5.0
-Z_TEST = "two-proportion z-test"
-FISHER = "Fisher's exact test"
-NON_NUMERIC_UNITS = ("text", "month")
 EDITION_ID_RE = re.compile(r"^\d{4}-\d{2}$")
 CSV_COLUMNS = ("key", "label", "unit", "status", "old", "new", "change", "p",
                "significant", "test")
-
-Value = float | int | str | None
-
-
-@dataclass(frozen=True)
-class Change:
-    """How one fact moved between two editions.
-
-    `change` is new minus old in the fact's own unit (percentage points for
-    percentages); None where either value is missing or not a number. `p` and `test`
-    are set only for proportions that could be tested.
-    """
-
-    key: str
-    label: str
-    old: Value
-    new: Value
-    change: float | int | None
-    p: float | None
-    significant: bool
-    test: str = ""
-    unit: str = "number"
-    suppressed: bool = False  # either year's figure is withheld (disclosure control)
-
-    @property
-    def changed(self) -> bool:
-        if self.change is not None:
-            return self.change != 0
-        return self.old != self.new
-
 
 @dataclass(frozen=True)
 class Comparison:
@@ -101,73 +66,6 @@ class Comparison:
         return (f"{len(self.changes)} keys compared, {self.n_changed} changed, "
                 f"{self.n_significant} significant, {len(self.added)} added, "
                 f"{len(self.removed)} removed")
-
-
-# -- the statistics ----------------------------------------------------------------
-
-def _is_number(v: Value) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _is_proportion(f: Fact) -> bool:
-    return f.count is not None and f.base is not None
-
-
-def _check_proportion(f: Fact) -> None:
-    if f.base is None or f.count is None or f.base < 0 or not 0 <= f.count <= f.base:
-        raise BulletinError(f"fact {f.key}: count {f.count} and base {f.base} are not a "
-                            "proportion; expected 0 <= count <= base")
-
-
-def proportion_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float | None, str]:
-    """Two-sided p for x1/n1 against x2/n2, and the name of the test used.
-
-    Returns (None, "") where a base is zero, since there is nothing to compare.
-    """
-    if n1 <= 0 or n2 <= 0:
-        return None, ""
-    total, yes = n1 + n2, x1 + x2
-    expected = (n1 * yes / total, n1 * (total - yes) / total,
-                n2 * yes / total, n2 * (total - yes) / total)
-    if min(expected) < MIN_EXPECTED:
-        from scipy.stats import fisher_exact
-        result = fisher_exact([[x1, n1 - x1], [x2, n2 - x2]], alternative="two-sided")
-        return min(1.0, float(result.pvalue)), FISHER
-    pooled = yes / total
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return 1.0, Z_TEST
-    z = (x2 / n2 - x1 / n1) / se
-    from scipy.stats import norm
-    return float(2 * norm.sf(abs(z))), Z_TEST
-
-
-def compare_fact(old: Fact, new: Fact) -> Change:
-    """How `new` differs from `old` (the key and label are taken from `new`).
-
-    A suppressed figure is replaced by the suppression mark here, at the source, and no
-    change or test is computed with it: a difference or a p-value next to the other
-    year's figure could give the withheld count away, in any output format.
-    """
-    if old.suppressed or new.suppressed:
-        return Change(key=new.key, label=new.label,
-                      old=SUPPRESSED if old.suppressed else old.value,
-                      new=SUPPRESSED if new.suppressed else new.value,
-                      change=None, p=None, significant=False, unit=new.unit,
-                      suppressed=True)
-    change: float | int | None = None
-    if (new.unit not in NON_NUMERIC_UNITS and _is_number(old.value)
-            and _is_number(new.value)):
-        change = new.value - old.value  # type: ignore[operator]
-    p: float | None = None
-    test = ""
-    if _is_proportion(old) and _is_proportion(new):
-        _check_proportion(old)
-        _check_proportion(new)
-        p, test = proportion_test(old.count, old.base, new.count, new.base)  # type: ignore[arg-type]
-    return Change(key=new.key, label=new.label, old=old.value, new=new.value,
-                  change=change, p=p, significant=p is not None and p < ALPHA,
-                  test=test, unit=new.unit)
 
 
 def _size(c: Change) -> tuple[int, float, str]:
@@ -211,41 +109,8 @@ def _check_numbers_file(path: Path) -> None:
                 f"expected a number for fact {row.get('key')!r} (unit {unit})") from None
 
 
-def load_side(arg: str) -> tuple[Registry, str]:
-    """An edition id or a numbers file (or a build folder holding one) -> its facts.
-
-    For an edition id the built numbers file is used when there is one, so that a diff
-    is quick after a build; otherwise the facts are computed from the edition's data.
-    """
-    path = Path(arg)
-    if path.is_dir():
-        path = path / "numbers.csv"
-    elif not (path.suffix.lower() == ".csv" or path.exists() or "/" in arg or os.sep in arg):
-        if not EDITION_ID_RE.match(arg):
-            raise BulletinError(f"{arg}: neither a numbers.csv file nor an edition id; "
-                                "expected a path to numbers.csv or an id such as 2018-19")
-        from bulletin.build import default_out
-        from bulletin.config import load_edition
-        edition = load_edition(arg)
-        built = default_out(edition) / "numbers.csv"
-        if built.is_file() and not _stale(built, edition):
-            return _read(built), f"{arg} ({built})"
-        from bulletin.build import gather
-        why = "is older than its data or edition file" if built.is_file() else "found"
-        print(f"diff: no up-to-date build of {arg} ({built} {why}); computing its "
-              f"facts from {edition.data_file}", file=sys.stderr)
-        return gather(edition, quiet=True), arg
-    return _read(path), str(path)
-
-
-def _stale(built: Path, edition: Any) -> bool:
-    """A build older than the data or the edition file may not show today's numbers."""
-    made = built.stat().st_mtime
-    sources = [edition.data_file, edition.source_file]
-    return any(p is not None and p.exists() and p.stat().st_mtime > made for p in sources)
-
-
-def _read(path: Path) -> Registry:
+def read_numbers(path: Path) -> Registry:
+    """A numbers file's facts, refusing a damaged one with its file and line."""
     registry = Registry.from_csv(path)
     _check_numbers_file(path)
     return registry
@@ -427,10 +292,14 @@ def _write(path: Path, text: str) -> None:
         raise BulletinError(f"{path}: cannot write the comparison: {exc.strerror}") from None
 
 
-def diff_command(old: str, new: str, only_significant: bool = False, prefix: str = "",
-                 csv_out: Path | None = None, html_out: Path | None = None) -> int:
-    old_reg, old_name = load_side(old)
-    new_reg, new_name = load_side(new)
+def diff_command(old: str, new: str, old_side: tuple[Registry, str],
+                 new_side: tuple[Registry, str], only_significant: bool = False,
+                 prefix: str = "", csv_out: Path | None = None,
+                 html_out: Path | None = None) -> int:
+    """The report for two sides already read (`bulletin.sides.load_side`); `old` and `new`
+    are the arguments as the user gave them, for the column headings."""
+    old_reg, old_name = old_side
+    new_reg, new_name = new_side
     base = compare(old_reg, new_reg).select(prefix)
     shown = base.select(only_significant=only_significant)
     summary = base.summary()

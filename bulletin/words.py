@@ -19,10 +19,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
-from bulletin.analysis.logit import stars as significance_stars
-from bulletin.diff import ALPHA
 from bulletin.facts import SUPPRESSED_MARK as SUPPRESSED
 from bulletin.facts import Fact
+from bulletin.significance import ALPHA
+from bulletin.significance import stars as significance_stars
 
 # A significant difference of at least this many percentage points is called "notable".
 NOTABLE_POINTS = 10.0

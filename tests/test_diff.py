@@ -14,7 +14,8 @@ from statsmodels.stats.proportion import proportions_ztest
 
 from bulletin import diff
 from bulletin.cli import main
-from bulletin.diff import FISHER, Z_TEST, compare, compare_fact
+from bulletin.compare import FISHER, Z_TEST, compare_fact
+from bulletin.diff import compare
 from bulletin.errors import BulletinError
 from bulletin.facts import Fact, Registry
 

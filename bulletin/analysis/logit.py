@@ -28,6 +28,7 @@ from scipy.special import expit, gammaln
 from scipy.stats import chi2, norm
 
 from bulletin.errors import BulletinError
+from bulletin.significance import stars
 
 ITERATE = 20  # SPSS CRITERIA ITERATE: most Newton steps per fit
 BCON = 1e-3  # SPSS CRITERIA BCON: relative change in every estimate that counts as converged
@@ -36,13 +37,6 @@ POLISH = 1e-8  # we stop iterating only at this relative change (or at ITERATE);
 # converges quadratically, so the estimates are then within ~1e-16 of the maximum
 Z95 = float(norm.ppf(0.975))
 CONSTANT = "constant"
-
-
-def stars(p: float) -> str:
-    """Significance marks as the bulletin prints them."""
-    if not p < 0.05:
-        return ""
-    return "***" if p < 0.001 else "**" if p < 0.01 else "*"
 
 
 def chi2_logsf(stat: float, df: int) -> float:
