@@ -1,7 +1,8 @@
 """Command-line arguments, and nothing else: each command hands over to its stage.
 
 Heavy libraries (WeasyPrint, matplotlib, statsmodels) are imported by the stages that
-need them, so `validate` and `--help` start quickly.
+need them, so `validate` and `--help` start quickly. Every command's help has a
+description and an example, because an analyst meets most commands once a year.
 """
 
 from __future__ import annotations
@@ -13,49 +14,132 @@ from pathlib import Path
 
 from bulletin.errors import BulletinError
 
+PROG = "bulletin"
+DEPENDENCIES = ("jinja2", "markdown", "numpy", "pandas", "scipy", "statsmodels",
+                "matplotlib", "weasyprint", "openpyxl", "pyreadstat", "pyarrow")
+
+
+class _Help(argparse.HelpFormatter):
+    """Descriptions wrapped to the terminal, examples kept line by line, and each
+    option's default shown where it has one worth showing."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "\n".join(indent + line for line in text.splitlines())
+        return "\n\n".join(super(_Help, self)._fill_text(part, width, indent)
+                            for part in text.split("\n\n"))
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default not in (None, False, "", argparse.SUPPRESS)
+        if shown and "%(default)" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _command(sub: argparse._SubParsersAction, name: str, summary: str, description: str,
+             examples: Sequence[str]) -> argparse.ArgumentParser:
+    epilog = "examples:\n" + "\n".join(f"  {PROG} {e}" for e in examples)
+    return sub.add_parser(name, help=summary, description=description, epilog=epilog,
+                          formatter_class=_Help)
+
+
+def _edition_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--edition", default=None, metavar="ID",
+                   help=f"edition id (editions/ID.toml) or path to an edition file, {what}; "
+                   "default: the 2018-19 demonstration edition")
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m bulletin",
+        prog=PROG, formatter_class=_Help,
         description="Build HM Inspectorate of Probation's research bulletin on "
-        "organisational inputs and the quality of probation work.",
+        "organisational inputs and the quality of probation work: a tagged PDF, an "
+        "accessible HTML edition, table CSVs and a numbers file of every statistic.",
+        epilog="Run `bulletin COMMAND --help` for a command's options and examples.\n\n"
+        "The yearly routine is described in docs/editions.md.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    b = sub.add_parser("build", help="build the bulletin (PDF, HTML, tables, numbers)")
-    b.add_argument("--edition", default=None,
-                   help="edition id (editions/<id>.toml) or path; default 2018-19")
-    b.add_argument("--data", type=Path, help="case-level data file (overrides the edition's)")
-    b.add_argument("--out", type=Path, help="output folder (default build/<edition>)")
-    b.add_argument("--formats", default="pdf,html,csv,numbers",
-                   help="comma-separated subset of pdf,html,csv,numbers")
+    b = _command(sub, "build", "build the bulletin (PDF, HTML, tables, numbers)",
+                 "Run the whole pipeline for one edition: validate the data, compute every "
+                 "statistic, draw the figures, fill the templates and write the outputs "
+                 "into one folder. Each stage's time is shown. A failed build leaves the "
+                 "previous output as it was.",
+                 ["build", "build --edition 2019-20",
+                  "build --edition 2020-21 --data /secure/cases-2020-21.sav --out /tmp/draft",
+                  "build --formats html"])
+    _edition_option(b, "to build")
+    b.add_argument("--data", type=Path, metavar="FILE",
+                   help="case-level data file (.csv, .xlsx, .sav, .parquet) to use instead "
+                   "of the one the edition file names")
+    b.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder; default: build/ID")
+    b.add_argument("--formats", default="pdf,html,csv,numbers", metavar="LIST",
+                   help="comma-separated outputs to make, from pdf, html, csv, numbers")
 
-    a = sub.add_parser("analyse", help="compute every statistic and write the numbers files")
-    a.add_argument("--edition", default=None)
-    a.add_argument("--data", type=Path)
-    a.add_argument("--out", type=Path)
+    a = _command(sub, "analyse", "compute every statistic and write the numbers files",
+                 "Compute every statistic the bulletin quotes and write numbers.csv and "
+                 "numbers.json (key, value, unit, label, count, base) without "
+                 "drawing figures or making the PDF: the quick way to look up a fact key "
+                 "or check a figure.",
+                 ["analyse", "analyse --edition 2019-20",
+                  "analyse --data /secure/cases.sav --out /tmp/numbers"])
+    _edition_option(a, "whose settings apply")
+    a.add_argument("--data", type=Path, metavar="FILE",
+                   help="case-level data file to use instead of the edition's")
+    a.add_argument("--out", type=Path, metavar="DIR",
+                   help="folder for numbers.csv and numbers.json; default: build/ID")
 
-    v = sub.add_parser("validate", help="check a case-level data file and report every problem")
-    v.add_argument("file", type=Path)
-    v.add_argument("--edition", default=None,
-                   help="edition whose question list applies (default 2018-19)")
+    v = _command(sub, "validate", "check a case-level data file and report every problem",
+                 "Check a data file against the schema and the edition's question list, "
+                 "and list every problem at once with its file, row, column, the value "
+                 "found and what was expected. Exit code 0 when the file is clean, 2 "
+                 "otherwise. docs/data.md describes the columns.",
+                 ["validate cases.csv", "validate cases.sav --edition 2019-20"])
+    v.add_argument("file", type=Path, metavar="FILE",
+                   help="the data file to check (.csv, .xlsx, .sav or .parquet)")
+    _edition_option(v, "whose question list and codings apply")
 
-    d = sub.add_parser("demo-data", help="write the synthetic demonstration data set")
-    d.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    d.add_argument("--edition", default="2018-19", help="which demonstration year")
+    d = _command(sub, "demo-data", "write the synthetic demonstration data set",
+                 "Write the synthetic case-level data that reproduces the published "
+                 "2018/19 tables (or the 2019-20 demonstration year). It is made up: "
+                 "never publish figures from it. docs/demo-data.md explains how it is made.",
+                 ["demo-data --out /tmp/demo.csv",
+                  "demo-data --out /tmp/demo-2019-20.csv --edition 2019-20 --regenerate"])
+    d.add_argument("--out", type=Path, required=True, metavar="FILE", help="CSV file to write")
+    d.add_argument("--edition", default="2018-19", metavar="ID",
+                   help="which demonstration year: 2018-19 or 2019-20")
     d.add_argument("--regenerate", action="store_true",
                    help="run the generator afresh instead of copying the shipped file")
 
-    f = sub.add_parser("diff", help="what changed in the numbers between two editions")
-    f.add_argument("old", help="edition id or numbers.csv")
-    f.add_argument("new", help="edition id or numbers.csv")
-    f.add_argument("--only-significant", action="store_true")
-    f.add_argument("--prefix", default="", help="only keys starting with this")
-    f.add_argument("--csv", type=Path, help="also write the comparison as CSV")
-    f.add_argument("--html", type=Path, help="also write a short HTML report")
+    f = _command(sub, "diff", "what changed in the numbers between two editions",
+                 "Compare every statistic of two editions, with a significance test for "
+                 "each proportion (a two-proportion z-test, or Fisher's exact test for "
+                 "small counts). Each side is an edition id (its build is used when up to "
+                 "date, else its facts are computed from its data), a build folder, or "
+                 "a numbers.csv file. Percentages come first, largest change first.",
+                 ["diff 2018-19 2019-20",
+                  "diff 2018-19 2019-20 --only-significant --prefix table1.",
+                  "diff build/2018-19 /tmp/draft/numbers.csv --html /tmp/changes.html"])
+    f.add_argument("old", metavar="OLD", help="earlier side: edition id, build folder or "
+                   "numbers.csv file")
+    f.add_argument("new", metavar="NEW", help="later side: edition id, build folder or "
+                   "numbers.csv file")
+    f.add_argument("--only-significant", action="store_true",
+                   help="list only changes significant at the 5 per cent level")
+    f.add_argument("--prefix", default="", metavar="TEXT",
+                   help="only keys starting with TEXT, e.g. table1. or model.")
+    f.add_argument("--csv", type=Path, metavar="FILE", help="also write the comparison as CSV")
+    f.add_argument("--html", type=Path, metavar="FILE",
+                   help="also write the comparison as an HTML report")
 
-    n = sub.add_parser("new-edition", help="start a new edition file from the latest one")
-    n.add_argument("id", help="new edition id, e.g. 2020-21")
+    n = _command(sub, "new-edition", "start a new edition file from the latest one",
+                 "Copy the latest edition file to editions/ID.toml, point it at its "
+                 "previous edition, and blank the yearly details with TODO marks. "
+                 "An existing file is never overwritten.",
+                 ["new-edition 2020-21"])
+    n.add_argument("id", metavar="ID", help="new edition id, YYYY-YY, e.g. 2020-21")
     return p
 
 
@@ -69,6 +153,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in DEPENDENCIES:
+            print(f"{PROG}: the library '{exc.name}' is not installed for {sys.executable}; "
+                  "run `bash scripts/setup`, then use .venv/bin/bulletin (or activate .venv)",
+                  file=sys.stderr)
+            return 2
+        raise
 
 
 def _dispatch(args: argparse.Namespace) -> int:

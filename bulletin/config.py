@@ -503,10 +503,10 @@ def new_edition_text(new_id: str, base_id: str, base_text: str) -> str:
     y = int(new_id[:4])
     out = [
         f"# The {y}/{(y + 1) % 100:02d} edition, started from {base_id} by "
-        f"`python -m bulletin new-edition {new_id}`.",
+        f"`bulletin new-edition {new_id}`.",
         "# Fill in every TODO, then check the data with",
-        f"#   python -m bulletin validate <data file> --edition {new_id}",
-        f"# and build with `python -m bulletin build --edition {new_id}`.",
+        f"#   bulletin validate <data file> --edition {new_id}",
+        f"# and build with `bulletin build --edition {new_id}`.",
     ]
     blanked = dict(BLANKED)
     top_level = True
@@ -571,5 +571,5 @@ def new_edition_command(new_id: str, directory: Path | None = None) -> int:
     todo = ", ".join(k for k, _ in BLANKED)
     print(f"wrote {target} (from {base_id}; previous = \"{base_id}\")")
     print(f"fill in the TODOs ({todo}), then build with "
-          f"`python -m bulletin build --edition {new_id}`", file=sys.stderr)
+          f"`bulletin build --edition {new_id}`", file=sys.stderr)
     return 0

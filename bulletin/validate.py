@@ -84,7 +84,7 @@ def load_valid(path: Path, settings: AnalysisSettings) -> pd.DataFrame:
     warnings = len(problems) - len(errors)
     if warnings:
         print(f"  {path}: {_count(warnings, 'warning')}; see "
-              f"`python -m bulletin validate {path}`", file=sys.stderr)
+              f"`bulletin validate {path}`", file=sys.stderr)
     assert frame is not None
     return frame
 

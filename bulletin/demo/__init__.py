@@ -1,6 +1,6 @@
 """Synthetic demonstration data that reproduces the published 2018/19 tables exactly.
 
-`python -m bulletin demo-data --out FILE.csv` copies the shipped file (fast);
+`bulletin demo-data --out FILE.csv` copies the shipped file (fast);
 `--regenerate` runs the generator afresh, which gives the same bytes. docs/demo-data.md
 explains the method.
 """
