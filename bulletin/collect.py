@@ -186,6 +186,14 @@ def _model(b: RegistryBuilder, m: ModelResult, names: _Names) -> None:
                  f"{what}: block, level, continuous or constant", "text")
 
 
+def _model_notes(b: RegistryBuilder, m: ModelResult, names: _Names) -> None:
+    """Why a model's fit is not to be trusted (separation, no convergence), numbered."""
+    title = f"Model of {names.j(m.judgement)}"
+    for k, note in enumerate(m.result.notes, start=1):
+        b.number(f"model.{m.judgement}.note.{k}", note, f"{title}: note {k} on the fits",
+                 "text")
+
+
 def collect_facts(results: AnalysisResults, edition: Edition) -> Registry:
     """Every statistic of the bulletin under its key, with disclosure control applied."""
     s = edition.analysis
@@ -201,4 +209,5 @@ def collect_facts(results: AnalysisResults, edition: Edition) -> Registry:
     _annex_a(b, results)
     for m in results.models:
         _model(b, m, names)
+        _model_notes(b, m, names)
     return b.build()

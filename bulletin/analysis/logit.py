@@ -13,6 +13,11 @@ tests is what makes selection on large samples quick. The tests hold the estimat
 to statsmodels' to about 1e-6. Once SPSS's criterion is met we keep iterating to a
 much tighter one (Newton converges quadratically, so that costs about one iteration),
 which is what makes the figures agree with other software to that precision.
+
+A fit is never reported as converged unless the estimates exist and were reached:
+convergence is judged on the score and the change in likelihood, poor warm starts are
+replaced, and separated data are detected and named (docs/stepwise.md, "Fits that never
+lie").
 """
 
 from __future__ import annotations
@@ -182,6 +187,33 @@ def encode(frame: pd.DataFrame, outcome: str, variables: Sequence[str],
 
 # ----------------------------------------------------------------------------- fitting
 
+#: A fit counts as converged only if the expected gain still available from another
+#: Newton step, g'I^-1 g / 2 (the Newton decrement), and the last step's change in the
+#: log-likelihood are both below this. Step size alone is no evidence: a step cut short
+#: by halving is tiny however far the estimates are from the maximum.
+GTOL = 1e-6
+#: Sane bound on an estimate: |B| times its column's standard deviation. Beyond it the
+#: odds ratio per standard deviation exceeds e^30, which only separation produces.
+SANE_SCALED_B = 30.0
+#: Step halvings before a Newton step is given up as unable to raise the likelihood.
+HALVINGS = 10
+
+
+@dataclass(frozen=True)
+class Separation:
+    """Cases whose outcome some combination of the model's columns predicts perfectly.
+
+    `kind` is "complete" (every case) or "quasi-complete" (some cases, others on the
+    boundary). `columns` index the fitted matrix's columns whose estimates run off to
+    infinity; `cases` counts the cases predicted perfectly, `events` how many of those
+    have outcome 1.
+    """
+
+    kind: str
+    columns: tuple[int, ...]
+    cases: int
+    events: int
+
 
 @dataclass(frozen=True, eq=False)
 class Fit:
@@ -194,6 +226,8 @@ class Fit:
     prob: np.ndarray
     converged: bool
     iterations: int
+    separation: Separation | None = None
+    problem: str = ""  # why the fit does not count as converged, in words ("" if it does)
 
 
 def loglik(eta: np.ndarray, y: np.ndarray) -> float:
@@ -214,51 +248,157 @@ def _information(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return (info + info.T) / 2.0
 
 
-def newton(x: np.ndarray, y: np.ndarray, start: np.ndarray | None = None,
-           iterate: int = ITERATE) -> Fit:
-    """Newton-Raphson with step halving; never raises on separation or singularity.
+def find_separation(x: np.ndarray, y: np.ndarray, tol: float = 1e-6) -> Separation | None:
+    """Is there a direction b with s_i x_i'b >= 0 for every case (s_i = +1 for an event,
+    -1 otherwise) and > 0 for some? Then the likelihood keeps rising along b and the
+    maximum-likelihood estimates do not exist (Albert and Anderson 1984).
 
-    On separated data the estimates run off to infinity; the fit then stops at
-    `iterate` steps with converged=False, as SPSS does, instead of raising.
+    Solved as Konis's (2007) linear programme: maximise sum_i s_i x_i'b subject to
+    s_i x_i'b >= 0 and -1 <= b_j <= 1, on columns scaled to a maximum of 1 and with
+    duplicate rows merged. Only called for fits that did not converge cleanly, so the
+    cost of importing the solver is not paid on ordinary data.
     """
+    from scipy.optimize import linprog
+
+    scale = np.abs(x).max(axis=0)
+    scale[scale == 0] = 1.0
+    signed = (x / scale) * np.where(y > 0.5, 1.0, -1.0)[:, None]
+    rows, counts = np.unique(signed, axis=0, return_counts=True)
+    res = linprog(-(counts @ rows), A_ub=-rows, b_ub=np.zeros(len(rows)),
+                  bounds=[(-1.0, 1.0)] * x.shape[1], method="highs")
+    if res.status != 0 or res.x is None:
+        return None
+    margin = signed @ res.x
+    perfect = margin > tol
+    if not perfect.any():
+        return None
+    columns = tuple(int(j) for j in np.flatnonzero(np.abs(res.x) > tol))
+    # Complete separation if some b gives every case a positive margin: maximise the
+    # smallest margin t (variables b, t; t <= 1).
     k = x.shape[1]
-    beta = np.zeros(k) if start is None else np.asarray(start, dtype=float).copy()
+    whole = linprog(np.r_[np.zeros(k), -1.0], A_ub=np.c_[-rows, np.ones(len(rows))],
+                    b_ub=np.zeros(len(rows)), bounds=[(-1.0, 1.0)] * k + [(None, 1.0)],
+                    method="highs")
+    if whole.status == 0 and whole.x is not None and whole.x[-1] > tol:
+        b = whole.x[:k]
+        return Separation("complete", tuple(int(j) for j in np.flatnonzero(np.abs(b) > tol)),
+                          int(len(y)), int(y.sum()))
+    return Separation("quasi-complete", columns, int(perfect.sum()), int(y[perfect].sum()))
+
+
+def _newton_run(x: np.ndarray, y: np.ndarray, beta: np.ndarray, iterate: int,
+                ) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray, int, bool, bool]:
+    """Newton-Raphson with step halving from `beta`.
+
+    Returns (beta, loglik, last change in loglik, info, prob, iterations,
+    polished, stalled): polished when the last step changed no estimate by more
+    than POLISH (relative), stalled when a step could not raise the likelihood.
+    """
     eta = x @ beta
     ll = loglik(eta, y)
-    step = np.zeros(k)
-    converged = False
+    gain = math.inf
+    polished = stalled = False
     iterations = 0
     while True:
         prob = expit(eta)
         w = prob * (1.0 - prob)
         info = _information(x, w)
-        if iterations and (converged or iterations >= iterate):
+        if polished or stalled or iterations >= iterate:
             break
         step = _solve(info, x.T @ (y - prob))
         if not np.all(np.isfinite(step)):
+            stalled = True
             break
         new = beta + step
         new_eta = x @ new
         new_ll = loglik(new_eta, y)
         halvings = 0
-        while not new_ll >= ll - 1e-12 * abs(ll) and halvings < 10:
+        while not new_ll >= ll - 1e-12 * abs(ll) and halvings < HALVINGS:
             step /= 2.0
             new = beta + step
             new_eta = x @ new
             new_ll = loglik(new_eta, y)
             halvings += 1
         iterations += 1
+        if not new_ll >= ll - 1e-12 * abs(ll):
+            stalled = True  # no step along Newton's direction raises the likelihood
+            continue
         change = np.abs(step) / np.maximum(np.abs(beta), 1.0)
+        gain = new_ll - ll
         beta, eta, ll = new, new_eta, new_ll
-        if change.max(initial=0.0) <= POLISH:
-            converged = True
-    if not converged:
-        # SPSS's own criterion: the last step changed no estimate by more than BCON
-        change = np.abs(step) / np.maximum(np.abs(beta - step), 1.0)
-        converged = bool(iterations) and bool(np.isfinite(beta).all()) and \
-            change.max(initial=0.0) < BCON
+        polished = change.max(initial=0.0) <= POLISH
+    return beta, ll, gain, info, prob, iterations, polished, stalled
+
+
+def _assess(x: np.ndarray, y: np.ndarray, beta: np.ndarray, ll: float, gain: float,
+            info: np.ndarray, prob: np.ndarray, polished: bool, stalled: bool,
+            ) -> tuple[np.ndarray, bool, str, Separation | None]:
+    """Covariance, and whether the estimates may be reported as a converged fit."""
+    k = x.shape[1]
     cov = _solve(info, np.eye(k))
-    return Fit(beta, ll, info, cov, prob, bool(converged), iterations)
+    if not (np.isfinite(beta).all() and math.isfinite(ll)):
+        return cov, False, "the estimates are not finite", None
+    score = x.T @ (y - prob)
+    decrement = float(score @ _solve(info, score))
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    spread = x.std(axis=0)
+    scaled = np.abs(beta) * np.where(spread > 0, spread, 0.0)
+    sane = bool(np.isfinite(se).all() and (se > 0).all()
+                and scaled.max(initial=0.0) <= SANE_SCALED_B)
+    small = math.isfinite(decrement) and abs(decrement) <= GTOL and abs(gain) <= GTOL
+    if polished and small and sane:
+        return cov, True, "", None
+    separation = find_separation(x, y)
+    if separation is not None:
+        return cov, False, f"{separation.kind} separation", separation
+    if not small:
+        why = "the likelihood could not be raised further" if stalled else \
+            "the score was not yet zero when the iteration limit was reached"
+        return cov, False, why, None
+    if not sane:
+        return cov, False, "an estimate or its standard error is beyond a sane bound", None
+    return cov, True, "", None
+
+
+def _null_start(k: int) -> np.ndarray:
+    return np.zeros(k)
+
+
+def newton(x: np.ndarray, y: np.ndarray, start: np.ndarray | None = None,
+           iterate: int = ITERATE, alternatives: Sequence[np.ndarray] = ()) -> Fit:
+    """Newton-Raphson with step halving; never raises on separation or singularity.
+
+    A warm `start` is used only if it is finite and no worse than the intercept-only
+    model's likelihood; otherwise, or if the fit from it does not converge, the fit is
+    repeated from each of `alternatives` and from zero, and the best likelihood kept.
+    Convergence is judged on the score and the change in likelihood, and a fit whose
+    data separate is never reported as converged: on separated data the estimates run
+    off to infinity, the fit stops at `iterate` steps with converged=False (as SPSS
+    does) and `separation` says which columns separate which cases.
+    """
+    k = x.shape[1]
+    floor = null_loglik(y)
+    starts: list[np.ndarray] = []
+    for s in (start, *alternatives):
+        if s is None:
+            continue
+        s = np.asarray(s, dtype=float)
+        if np.isfinite(s).all() and loglik(x @ s, y) >= floor - 1e-9 * abs(floor):
+            starts.append(s.copy())
+    starts.append(_null_start(k))
+    best: Fit | None = None
+    for s in starts:
+        beta, ll, gain, info, prob, iterations, polished, stalled = \
+            _newton_run(x, y, s, iterate)
+        cov, converged, problem, separation = _assess(x, y, beta, ll, gain, info, prob,
+                                                      polished, stalled)
+        fit = Fit(beta, ll, info, cov, prob, converged, iterations, separation, problem)
+        if best is None or (fit.converged, fit.loglik) > (best.converged, best.loglik):
+            best = fit
+        if converged or separation is not None:
+            break
+    assert best is not None
+    return best
 
 
 def null_loglik(y: np.ndarray) -> float:
@@ -330,6 +470,7 @@ class FittedModel:
     nagelkerke_r2: float
     converged: bool
     iterations: int
+    notes: tuple[str, ...] = ()  # why the fit is not to be trusted (separation, no convergence)
 
     def summary(self) -> str:
         return format_model(self)
@@ -390,7 +531,33 @@ def report(design: Design, variables: Sequence[str], fit: Fit) -> FittedModel:
         minus2ll=-2.0 * fit.loglik, cox_snell_r2=cox_snell,
         nagelkerke_r2=cox_snell / ceiling if ceiling > 0 else math.nan,
         converged=fit.converged, iterations=fit.iterations,
+        notes=fit_notes(design, variables, fit),
     )
+
+
+def model_name(variables: Sequence[str]) -> str:
+    return "{" + (", ".join(variables) or "constant only") + "}"
+
+
+def fit_notes(design: Design, variables: Sequence[str], fit: Fit) -> tuple[str, ...]:
+    """Plain-words notes on a fit that is not to be trusted: which variable and level
+    separate the outcome, or why the estimates did not converge."""
+    if fit.converged:
+        return ()
+    cols = design.columns(variables)
+    name = model_name(variables)
+    sep = fit.separation
+    if sep is None:
+        return (f"the fit of {name} did not converge in {fit.iterations} iterations "
+                f"({fit.problem or 'no reason recorded'})",)
+    by = [f"{v} = {level}" if level is not None else v
+          for v, level in (design.labels[cols[j]] for j in sep.columns if j != 0)]
+    what = ("every case has the same outcome" if not by else
+            f"{' and '.join(by)} predict{'s' if len(by) == 1 else ''} the outcome of "
+            f"{sep.cases} of {design.n} cases perfectly ({sep.events} with outcome 1)")
+    return (f"{sep.kind} separation in {name}: {what}; maximum-likelihood estimates do "
+            f"not exist and the fit did not converge (stopped after {fit.iterations} "
+            f"iterations)",)
 
 
 def fit_logit(frame: pd.DataFrame, outcome: str, variables: Sequence[str],
@@ -467,4 +634,5 @@ def format_model(model: FittedModel) -> str:
               f"Sig. {_sig(model.chi_square_p)}",
               f"Estimation {'converged' if model.converged else 'did NOT converge'} "
               f"after {model.iterations} iteration(s)"]
+    lines += [f"Note: {note}" for note in model.notes]
     return "\n".join(lines)

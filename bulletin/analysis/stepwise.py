@@ -35,6 +35,7 @@ from bulletin.analysis.logit import (
     chi2_logsf,
     encode,
     fit_logit,
+    fit_notes,
     format_model,
     loglik,
     newton,
@@ -222,13 +223,15 @@ class _Selector:
         self.notes: list[str] = []
         self.converged = True
 
-    def fit(self, variables: Sequence[str], start: np.ndarray | None) -> Fit:
+    def fit(self, variables: Sequence[str], start: np.ndarray | None,
+            alternatives: Sequence[np.ndarray] = ()) -> Fit:
         cols = self.design.columns(variables)
-        fit = newton(self.design.x[:, cols], self.design.y, start)
+        fit = newton(self.design.x[:, cols], self.design.y, start, alternatives=alternatives)
         if not fit.converged:
             self.converged = False
-            self.notes.append(f"the fit of {{{', '.join(variables) or 'constant only'}}} "
-                              f"did not converge in {fit.iterations} iterations")
+            for note in fit_notes(self.design, variables, fit):
+                if note not in self.notes:
+                    self.notes.append(note)
         return fit
 
     def start(self, state: _State, variables: Sequence[str]) -> np.ndarray:
@@ -261,7 +264,7 @@ class _Selector:
             start = fit.beta[keep] + np.linalg.lstsq(
                 info[np.ix_(keep, keep)], info[np.ix_(keep, j)] @ fit.beta[j], rcond=None)[0]
             if self.removal == "lr":
-                reduced = self.fit(rest, start)
+                reduced = self.fit(rest, start, alternatives=(fit.beta[keep],))
                 stat = 2.0 * (fit.loglik - reduced.loglik)
             elif self.removal == "wald":
                 b = fit.beta[j]
@@ -326,7 +329,9 @@ def forward_stepwise(frame: pd.DataFrame, outcome: str, candidates: Sequence[str
                 stop = f"removing {v} would give a model already fitted"
                 break
             if reduced is None:
-                reduced = selector.fit(rest, start)
+                previous = state.fit.beta[np.isin(design.columns(state.variables),
+                                                  design.columns(rest))]
+                reduced = selector.fit(rest, start, alternatives=(previous,))
             state = _State(rest, reduced)
             seen.add(frozenset(rest))
             steps.append(Step(len(steps) + 1, "removed", v, removal, stat, df, p))
@@ -337,5 +342,6 @@ def forward_stepwise(frame: pd.DataFrame, outcome: str, candidates: Sequence[str
             selector.notes.append(f"{t.variable} is redundant given the final model "
                                   "and could not be tested for entry")
     model = report(design, state.variables, state.fit)
+    notes = [*selector.notes, *(n for n in model.notes if n not in selector.notes)]
     return StepwiseResult(outcome, design.n, tuple(state.variables), tuple(steps), model,
-                          final, stop, selector.converged, tuple(selector.notes))
+                          final, stop, selector.converged and model.converged, tuple(notes))
