@@ -1,6 +1,6 @@
 """The analyst's year-on-year report: two facts registries in, a sorted list of changes out.
 
-The test behind each change is `bulletin.compare.compare_fact`, the same one the
+The test behind each change is `bulletin.change.compare_fact`, the same one the
 bulletin's wording uses. This module only reads registries (it never loads data or
 rebuilds an edition: `bulletin.sides` resolves an edition id to its facts) and presents
 the comparison as a terminal table, CSV or HTML.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bulletin.atomic import write_text_atomic
-from bulletin.compare import (
+from bulletin.change import (
     FISHER,
     MIN_EXPECTED,
     NON_NUMERIC_UNITS,

@@ -415,7 +415,7 @@ class _Context:
         new = key if isinstance(key, Fact) else self.fact(key)
         if self.previous is None:
             return ""
-        from bulletin.compare import compare_fact
+        from bulletin.change import compare_fact
 
         old = self.previous.get(new.key)
         return words.since_last(new, old, self.edition.previous, compare_fact)

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from bulletin.analysis.stepwise import fit_logit, forward_stepwise
-from bulletin.compare import proportion_test
+from bulletin.change import proportion_test
 from bulletin.config import PACKAGE_DIR, default_settings
 from bulletin.demo import demo_data_command, shipped_file
 from bulletin.schema import column_names

@@ -13,8 +13,8 @@ import pytest
 from statsmodels.stats.proportion import proportions_ztest
 
 from bulletin import diff
+from bulletin.change import FISHER, Z_TEST, compare_fact
 from bulletin.cli import main
-from bulletin.compare import FISHER, Z_TEST, compare_fact
 from bulletin.diff import compare
 from bulletin.errors import BulletinError
 from bulletin.facts import Fact, Registry

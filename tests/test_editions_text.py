@@ -3,7 +3,7 @@
 The 2019-20 edition is rendered in-process from its data and its previous edition's, as
 `python -m bulletin build --edition 2019-20` does. Every year-on-year clause the
 templates ask for is recorded (key, last year's and this year's facts, the words), and
-checked against `bulletin.compare.compare_fact` for that key: the direction word only for a
+checked against `bulletin.change.compare_fact` for that key: the direction word only for a
 significant change and in the direction of the change, "little changed" or "not a
 significant change" only where the change is not significant. Nothing here knows the
 demo figures themselves, so the data can change without touching this file.
@@ -19,7 +19,7 @@ import pytest
 
 from bulletin import words
 from bulletin.build import gather
-from bulletin.compare import compare_fact
+from bulletin.change import compare_fact
 from bulletin.config import load_edition, load_previous
 from bulletin.facts import Fact
 from bulletin.figures import make_figures

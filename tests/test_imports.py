@@ -105,5 +105,5 @@ def test_words_and_render_do_not_reach_the_commands() -> None:
                     todo.append(nxt)
         return seen
 
-    for low in ("bulletin.words", "bulletin.compare", "bulletin.diff"):
+    for low in ("bulletin.words", "bulletin.change", "bulletin.diff"):
         assert not reach(low) & {"bulletin.build", "bulletin.sides", "bulletin.cli"}, low

@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from bulletin import words
-from bulletin.compare import compare_fact
+from bulletin.change import compare_fact
 from bulletin.facts import Fact
 from bulletin.words import (
     SUPPRESSED,
