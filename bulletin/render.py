@@ -36,6 +36,7 @@ from bulletin.errors import BulletinError
 from bulletin.facts import Fact, Registry, slug
 from bulletin.figures import Figure
 from bulletin.tables import Table, build_tables, load_labels
+from bulletin.webedition import finish as finish_web
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 FIGURES_DIR = PROJECT_DIR / "figures"
@@ -156,7 +157,7 @@ def render_bulletin(registry: Registry, figures: tuple[Figure, ...], edition: Ed
             "medium": medium, "sections": sections, "title": title,
             "description": description, "screen_css": Markup(screen_css),
         })
-    return Document(title=title, html_print=out["print"], html_web=out["web"],
+    return Document(title=title, html_print=out["print"], html_web=finish_web(out["web"]),
                     tables=tables, published=edition.published)
 
 

@@ -104,59 +104,118 @@ class Table:
         return buf.getvalue()
 
     def to_html(self) -> str:
+        """The table as accessible HTML, for print and web alike.
+
+        - The wrapper around the table is a focusable, labelled scroll region (a wide
+          table scrolls sideways on a phone, and a keyboard user can scroll it).
+        - Each heading has an id, and every cell lists its headings in `headers`, so
+          that a two-row heading (a group over "n" and "Yes (%)") and a row group label
+          reach each cell without relying on `scope` guesses.
+        - Rows that share a first-column label (a row group) get a `<tbody>` of their
+          own, headed by that label with `scope="rowgroup"`.
+        """
         e = html.escape
         keep = " keep" if len(self.rows) <= KEEP_WHOLE_ROWS else ""
+        cap_id = f"{self.id}-caption"
         out = [f'<div class="table-wrap{keep}" id="{e(self.id)}">',
-               '<table class="data-table">', f"<caption>{e(self.caption)}</caption>",
-               "<thead>"]
+               f'<div class="table-scroll" role="region" tabindex="0" '
+               f'aria-labelledby="{e(cap_id)}">',
+               '<table class="data-table">',
+               f'<caption id="{e(cap_id)}">{e(self.caption)}</caption>']
         numeric = self.numeric_columns()
         starred = {j for j in numeric for r in self.rows
                    if j < len(r) and (m := _STARRED.match(r[j])) and m.group(2)}
-        for row in self.header:
+        col_heads = self._column_heads()
+        last = len(self.header) - 1
+        if len(self.header) > 1:
+            out.append("".join(f'<colgroup span="{n}"></colgroup>'
+                               for _, n in _runs(self.header[0])))
+        out.append("<thead>")
+        for r, row in enumerate(self.header):
             cells, col = [], 0
             for text, n in _runs(row):
                 if not text:
                     cells.append(f"<td{_span(n)}></td>")
-                elif n > 1:
-                    cells.append(f'<th scope="col"{_span(n)}{_GROUP}>{e(text)}</th>')
                 else:
-                    num = _NUM if col in numeric else ""
-                    cells.append(f'<th scope="col"{num}>{e(text)}</th>')
+                    hid = self._hid(r, col)
+                    above = [self._hid(rr, c) for rr, c in col_heads[col] if rr < r]
+                    hdrs = f' headers="{" ".join(above)}"' if above else ""
+                    if n > 1:
+                        cells.append(f'<th id="{hid}" scope="colgroup"{_span(n)}{_GROUP}'
+                                     f'{hdrs}>{e(text)}</th>')
+                    else:
+                        num = _NUM if col in numeric and r == last else ""
+                        cells.append(f'<th id="{hid}" scope="col"{num}{hdrs}>'
+                                     f'{e(text)}</th>')
                 col += n
             out.append("<tr>" + "".join(cells) + "</tr>")
-        out.append("</thead>\n<tbody>")
-        spans = _rowspans([r[0] for r in self.rows]) if self.row_header_cols else []
+        out.append("</thead>")
+        # Only a table with two heading columns has row groups (a label over several
+        # rows' own headings); elsewhere each row is headed by its own first cell.
+        spans = (_rowspans([r[0] for r in self.rows]) if self.row_header_cols > 1
+                 else [1] * len(self.rows))
+        group = ""  # id of the current row group's label
         for i, row in enumerate(self.rows):
+            if spans[i] > 1:
+                if i:
+                    out.append("</tbody>")
+                out.append('<tbody class="group">')
+                group = self._hid(f"r{i}", 0)
+            elif spans[i] == 1 and (i == 0 or group):
+                if i:
+                    out.append("</tbody>")
+                out.append("<tbody>")
+                group = ""
             cls = self.row_classes[i] if i < len(self.row_classes) else ""
-            cells = []
+            cells, row_ids = [], [group] if group else []
             for j, cell in enumerate(row):
                 if j < self.row_header_cols:
-                    if j == 0:
-                        if spans[i] == 0:
-                            continue
-                        rs = f' rowspan="{spans[i]}"' if spans[i] > 1 else ""
-                        cells.append(f'<th scope="{"rowgroup" if spans[i] > 1 else "row"}"'
-                                     f'{rs}>{e(cell)}</th>')
+                    hid = self._hid(f"r{i}", j)
+                    if j == 0 and spans[i] == 0:
+                        continue
+                    if j == 0 and spans[i] > 1:
+                        cells.append(f'<th id="{hid}" scope="rowgroup" rowspan="{spans[i]}">'
+                                     f"{e(cell)}</th>")
                     elif cell:
-                        cells.append(f'<th scope="row">{e(cell)}</th>')
+                        hdrs = f' headers="{" ".join(row_ids)}"' if row_ids else ""
+                        cells.append(f'<th id="{hid}" scope="row"{hdrs}>{e(cell)}</th>')
+                        row_ids.append(hid)
                     else:
                         cells.append("<td></td>")
                 else:
+                    ids = row_ids + [self._hid(r, c) for r, c in col_heads.get(j, [])]
+                    hdrs = f' headers="{" ".join(ids)}"' if ids else ""
                     num = _NUM if j in numeric else ""
                     m = _STARRED.match(cell) if j in starred else None
                     if m:  # stars in a box of their own, so the figures line up
-                        cells.append(f'<td{num}>{e(m.group(1))}'
+                        cells.append(f'<td{num}{hdrs}>{e(m.group(1))}'
                                      f'<span class="stars">{e(m.group(2))}</span></td>')
                     else:
-                        cells.append(f"<td{num}>{e(cell)}</td>")
+                        cells.append(f"<td{num}{hdrs}>{e(cell)}</td>")
             attr = f' class="{cls}"' if cls else ""
             out.append(f"<tr{attr}>" + "".join(cells) + "</tr>")
-        out.append("</tbody>\n</table>")
+        out.append("</tbody>\n</table>\n</div>")
         if self.notes:
             out.append('<ul class="table-notes">' + "".join(
                 f"<li>{e(n)}</li>" for n in self.notes) + "</ul>")
         out.append("</div>")
         return "\n".join(out)
+
+    def _hid(self, row: int | str, col: int) -> str:
+        """The id of a heading cell: `<table id>-h<row>-<col>` (body rows `r<i>`)."""
+        return f"{self.id}-h{row}-{col}"
+
+    def _column_heads(self) -> dict[int, list[tuple[int, int]]]:
+        """column -> the (header row, start column) of every heading over it, top first."""
+        out: dict[int, list[tuple[int, int]]] = {}
+        for r, row in enumerate(self.header):
+            col = 0
+            for text, n in _runs(row):
+                if text:
+                    for c in range(col, col + n):
+                        out.setdefault(c, []).append((r, col))
+                col += n
+        return out
 
 
 def _span(n: int) -> str:

@@ -130,7 +130,9 @@ def test_suppressed_values_are_never_drawn_as_numbers() -> None:
 def test_palette_is_the_analysis_function_one(figures: tuple[Figure, ...]) -> None:
     fills = set(re.findall(r"fill: (#[0-9a-fA-F]{6})", "".join(f.svg for f in figures)))
     bar_colours = fills - {"#ffffff", "#0b0c0c", "#505a5f"}
-    assert bar_colours and bar_colours <= {"#12436d", "#f46a25", "#28a197", "#801650"}
+    # the palette, plus the darker orange its orange series is named in (as text)
+    assert bar_colours and bar_colours <= {"#12436d", "#f46a25", "#28a197", "#801650",
+                                           "#b2470f"}
 
 
 def test_same_registry_same_bytes(figures: tuple[Figure, ...]) -> None:
@@ -249,3 +251,32 @@ def test_percentage_scale_fits_the_bars_and_leaves_room_for_labels() -> None:
     assert top < 100  # no band of white over bars that stop at two thirds
     assert top >= 67.0 * 1.4 and top >= 62.0 * 1.15  # series names and values fit
     assert _judgement_ymax(bars(98.0, 97.0)) == 125  # capped
+
+
+def _contrast(hex_colour: str, background: str = "#ffffff") -> float:
+    """WCAG 2 contrast ratio of two sRGB colours."""
+    def lum(h: str) -> float:
+        r, g, b = (int(h[i:i + 2], 16) / 255 for i in (1, 3, 5))
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((lum(hex_colour), lum(background)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_chart_text_reaches_4_5_to_1_and_bars_3_to_1(figures: tuple[Figure, ...]) -> None:
+    """WCAG 1.4.3 for every label (the series names too), 1.4.11 for the bars."""
+    assert _contrast("#F46A25") < 4.5  # the orange bars' colour would fail as text
+    texts = bars = 0
+    for f in figures:
+        root = ET.fromstring(f.svg.encode())
+        for el in root.iter():
+            m = re.search(r"fill:\s*(#[0-9a-fA-F]{6})", el.get("style", ""))
+            if m is None or m.group(1).lower() == "#ffffff":
+                continue
+            if el.tag.endswith("}text"):
+                assert _contrast(m.group(1)) >= 4.5, (f.id, m.group(1), "".join(el.itertext()))
+                texts += 1
+            elif el.tag.endswith("}path"):
+                assert _contrast(m.group(1)) >= 3.0, (f.id, m.group(1))
+                bars += 1
+    assert texts > 40 and bars > 20

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 
@@ -288,12 +289,17 @@ def test_html_is_accessible_and_well_formed(tables: dict) -> None:
         names = [tag for tag, _ in p.tags]
         assert names.count("caption") == 1
         ths = [a for tag, a in p.tags if tag == "th"]
-        assert all(a.get("scope") in ("col", "row", "rowgroup") for a in ths)
+        assert all(a.get("scope") in ("col", "colgroup", "row", "rowgroup") for a in ths)
         assert any(a.get("scope") == "col" for a in ths)
         assert any(a.get("scope") in ("row", "rowgroup") for a in ths)
     html = tables["table1"].to_html()
     assert 'rowspan="10"' in html  # the ten Staff questions share their label
     assert "Hampshire &amp; Isle of Wight" in tables["tableA1"].to_html()
+
+
+def _plain(html: str) -> str:
+    """Cells without their id and headers attributes (checked on their own)."""
+    return re.sub(r' (?:id|headers)="[^"]*"', "", html)
 
 
 class _Grid(HTMLParser):
@@ -343,7 +349,7 @@ def test_number_columns_right_aligned_heading_and_cells_alike(tables: dict) -> N
                     assert ("num" in cls.split()) == (col in numeric), (t.id, col)
     a1 = tables["tableA1"]
     assert a1.numeric_columns() == {3, 4}
-    html = a1.to_html()
+    html = _plain(a1.to_html())
     assert '<th scope="col">Type</th>' in html and "<td>CRC</td>" in html
     assert '<th scope="col" class="num">Cases inspected</th>' in html
 
@@ -355,7 +361,8 @@ def test_numeric_column_decided_by_column_and_text_columns_stay_text() -> None:
     coded = Table("t", "9", "Test", (("Name", "Code", "Mixed", "N"),), rows,
                   text_cols=frozenset({1}))
     assert coded.numeric_columns() == {3}
-    assert "<td>12</td>" in coded.to_html() and '<td class="num">1,203</td>' in coded.to_html()
+    html = _plain(coded.to_html())
+    assert "<td>12</td>" in html and '<td class="num">1,203</td>' in html
 
 
 def test_only_tables_short_enough_for_a_page_are_kept_whole(tables: dict) -> None:
@@ -368,10 +375,92 @@ def test_only_tables_short_enough_for_a_page_are_kept_whole(tables: dict) -> Non
 
 def test_stars_hang_right_of_the_figures_in_a_starred_column() -> None:
     rows = (("a", "82.1***"), ("b", "71.2"), ("c", "61.0 [u]*"), ("d", ""))
-    html = Table("t", "9", "Test", (("Name", "Yes (%)"),), rows).to_html()
+    html = _plain(Table("t", "9", "Test", (("Name", "Yes (%)"),), rows).to_html())
     assert '<td class="num">82.1<span class="stars">***</span></td>' in html
     assert '<td class="num">71.2<span class="stars"></span></td>' in html
     assert '<td class="num">61.0 [u]<span class="stars">*</span></td>' in html
     # a column of stars alone (the models' Sig.) and a column without stars stay plain
     plain = Table("t", "9", "Test", (("Name", "Sig.", "N"),), (("a", "**", "3"),)).to_html()
     assert "stars" not in plain
+
+
+class _Cells(HTMLParser):
+    """Every th/td as (section index, tag, attributes, text), with the tbody it sits in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[tuple[int, str, dict, str]] = []
+        self.tbodies = 0
+        self.open: list | None = None
+        self.wrappers: list[dict] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        if tag == "tbody":
+            self.tbodies += 1
+        elif tag in ("th", "td"):
+            self.open = [self.tbodies, tag, a, ""]
+        elif tag == "div":
+            self.wrappers.append(a)
+
+    def handle_data(self, data: str) -> None:
+        if self.open is not None:
+            self.open[3] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("th", "td") and self.open is not None:
+            self.cells.append(tuple(self.open))
+            self.open = None
+
+
+def test_every_data_cell_names_its_column_row_and_group_headings(tables: dict) -> None:
+    """headers/ids: a data cell names every heading over its column (both rows of a
+    two-row heading), its row's headings and the label of its row group, and nothing
+    else; each row group is a tbody of its own, headed by its label."""
+    checked = expected = 0
+    for t in tables.values():
+        p = _Cells()
+        p.feed(t.to_html())
+        text = {a["id"]: txt for _, tag, a, txt in p.cells if tag == "th"}
+        assert len(text) == len([c for c in p.cells if c[1] == "th"]), t.id  # ids unique
+        body = [c for c in p.cells if c[0] > 0]
+        groups = [c for c in body if c[2].get("scope") == "rowgroup"]
+        # one rowgroup label per tbody, first in it
+        assert len({c[0] for c in groups}) == len(groups), t.id
+        columns = t.columns()
+        row_cells = _grid(t.to_html()).rows[len(t.header):]
+        by_place = {_col_of(c, t): c for c in body if c[1] == "td" and c[2].get("headers")}
+        expected += sum(len(r) - t.row_header_cols for r in t.rows)
+        for r, row in enumerate(row_cells):
+            data = [(col, tag) for col, tag, _ in row if tag == "tbody.td"]
+            for col, _ in data:
+                if col < t.row_header_cols:
+                    continue
+                cell = by_place[(r, col)]
+                named = [text[h] for h in cell[2]["headers"].split()]
+                # the column's headings, top row first, joined as the CSV names them
+                want_col = columns[col]
+                assert ": ".join(n for n in named if n in want_col.split(": ")) == want_col
+                row_labels = [x for x in t.rows[r][:t.row_header_cols] if x]
+                assert [n for n in named if n not in want_col.split(": ")] == row_labels, \
+                    (t.id, r, col, named)
+                checked += 1
+    assert checked == expected > 400
+
+
+def _col_of(cell: tuple, t) -> tuple[int, int]:
+    """(row, column) of a data cell, read back from its column heading ids."""
+    ids = cell[2]["headers"].split()
+    col = int(ids[-1].rsplit("-", 1)[1])
+    row = [int(i.split("-hr")[1].split("-")[0]) for i in ids if "-hr" in i]
+    return (max(row) if row else -1, col)
+
+
+def test_wide_tables_scroll_in_a_focusable_labelled_region(tables: dict) -> None:
+    for t in tables.values():
+        p = _Cells()
+        p.feed(t.to_html())
+        region = [a for a in p.wrappers if a.get("role") == "region"]
+        assert len(region) == 1 and region[0].get("tabindex") == "0", t.id
+        assert region[0]["aria-labelledby"] == f"{t.id}-caption"
+        assert f'<caption id="{t.id}-caption">' in t.to_html()
