@@ -77,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="output folder; default: build/ID")
     b.add_argument("--formats", default="pdf,html,csv,numbers", metavar="LIST",
                    help="comma-separated outputs to make, from pdf, html, csv, numbers")
+    b.add_argument("--no-cache", action="store_true",
+                   help="load and analyse afresh instead of reusing the stored results "
+                   "(build/.cache) of unchanged data, settings and code")
+    b.add_argument("--templates", type=Path, default=None, help=argparse.SUPPRESS)
 
     a = _command(sub, "analyse", "compute every statistic and write the numbers files",
                  "Compute every statistic the bulletin quotes and write numbers.csv and "
@@ -90,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="case-level data file to use instead of the edition's")
     a.add_argument("--out", type=Path, metavar="DIR",
                    help="folder for numbers.csv and numbers.json; default: build/ID")
+    a.add_argument("--no-cache", action="store_true",
+                   help="analyse afresh instead of reusing stored results (build/.cache)")
 
     v = _command(sub, "validate", "check a case-level data file and report every problem",
                  "Check a data file against the schema and the edition's question list, "
@@ -134,6 +140,18 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--html", type=Path, metavar="FILE",
                    help="also write the comparison as an HTML report")
 
+    c = _command(sub, "check", "check the templates in a second, before any analysis",
+                 "Read every template without running the analysis and report each fault "
+                 "at its file and line: a section missing from or not listed in "
+                 "templates/outline.toml, Jinja that does not read (an unclosed {{ or "
+                 "{% if %}), an unknown filter or name, a misspelt question or judgement "
+                 "passed to in_model, b1 or fact, and numbers typed into the text. "
+                 "build and preview run it first. Exit code 0 when all is well, 2 otherwise.",
+                 ["check", "check --edition 2019-20"])
+    _edition_option(c, "whose questions and judgements names are checked against")
+    c.add_argument("--templates", type=Path, default=None, metavar="DIR",
+                   help="another templates folder (testing); default: templates/")
+
     n = _command(sub, "new-edition", "start a new edition file from the latest one",
                  "Copy the latest edition file to editions/ID.toml, point it at its "
                  "previous edition, and blank the yearly details with TODO marks. "
@@ -171,17 +189,22 @@ def _dispatch(args: argparse.Namespace) -> int:
         return demo_data_command(args.out, args.edition, regenerate=args.regenerate)
     if args.command == "analyse":
         from bulletin.build import analyse_command
-        return analyse_command(args.edition, args.data, args.out)
+        return analyse_command(args.edition, args.data, args.out,
+                               use_cache=not args.no_cache)
     if args.command == "build":
         from bulletin.build import build_command
         formats = tuple(x.strip() for x in args.formats.split(",") if x.strip())
-        return build_command(args.edition, args.data, args.out, formats)
+        return build_command(args.edition, args.data, args.out, formats,
+                             use_cache=not args.no_cache, templates_dir=args.templates)
     if args.command == "diff":
         from bulletin.diff import diff_command
         from bulletin.sides import load_side
         return diff_command(args.old, args.new, load_side(args.old), load_side(args.new),
                             only_significant=args.only_significant,
                             prefix=args.prefix, csv_out=args.csv, html_out=args.html)
+    if args.command == "check":
+        from bulletin.check import check_command
+        return check_command(args.edition, args.templates)
     if args.command == "new-edition":
         from bulletin.config import new_edition_command
         return new_edition_command(args.id)

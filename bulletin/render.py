@@ -18,7 +18,6 @@ edition gets inline SVG).
 from __future__ import annotations
 
 import base64
-import difflib
 import html
 import re
 import tomllib
@@ -34,13 +33,14 @@ from bulletin import words
 from bulletin.config import PROJECT_DIR, Edition
 from bulletin.errors import BulletinError
 from bulletin.facts import Fact, Registry, slug
+from bulletin.faults import Fault, TemplateFaults, make_fault, shown_path, suggest, syntax_fault
 from bulletin.figures import Figure
+from bulletin.outline import section_files
 from bulletin.tables import Table, build_tables, load_labels
 from bulletin.webedition import finish as finish_web
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 FIGURES_DIR = PROJECT_DIR / "figures"
-SECTIONS = "sections"
 BASE = "base.html.j2"
 CONTENTS = "contents"  # the section rendered last, from the other sections' headings
 FRONT = ("cover", "credits", "contents")  # placed before <main>
@@ -51,6 +51,12 @@ _PLACEHOLDER = "XBULLETINBLOCKX{}XBULLETINBLOCKX"
 _PLACEHOLDER_RE = re.compile(r"(?:<p>\s*)?XBULLETINBLOCKX(\d+)XBULLETINBLOCKX(?:\s*</p>)?")
 _HEADING_RE = re.compile(r"<h([23])\b([^>]*)>(.*?)</h\1>", re.S)
 _ID_RE = re.compile(r'\bid="([^"]+)"')
+# What templates can name besides Jinja's own globals (checked statically by `check`).
+HELPER_NAMES = ("fact", "has", "b1", "edition", "previous", "figure", "artwork", "table",
+                "quotes", "cite", "references", "caseload_cut", "in_model", "question",
+                "judgement", "tipping_point", "linked_standards", "quotes_illustrative")
+BASE_NAMES = ("medium", "sections", "title", "description", "screen_css")
+CONTENTS_NAMES = ("headings",)
 
 
 @dataclass(frozen=True)
@@ -163,15 +169,6 @@ def render_bulletin(registry: Registry, figures: tuple[Figure, ...], edition: Ed
 
 # -- environment -------------------------------------------------------------------------
 
-def section_files(templates_dir: Path) -> list[str]:
-    """The section templates in print order (their file names start with a number)."""
-    folder = templates_dir / SECTIONS
-    if not folder.is_dir():
-        raise BulletinError(f"{folder}: the templates folder has no sections")
-    return [f"{SECTIONS}/{p.name}" for p in sorted(folder.iterdir())
-            if p.name.endswith((".md.j2", ".html.j2"))]
-
-
 def _section_name(template: str) -> str:
     """'sections/06-workload.md.j2' -> 'workload'."""
     stem = Path(template).name.split(".")[0]
@@ -185,22 +182,93 @@ def make_environment(templates_dir: Path, ctx: _Context | None = None):
     env = _sandbox()(
         loader=FileSystemLoader(str(templates_dir)), undefined=StrictUndefined,
         autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        finalize=_finalize,
+        finalize=_finalize, bytecode_cache=_BYTECODE,
     )
     env.globals.pop("lipsum", None)
-    env.filters.update({
+    env.filters.update({name: _guarded(name, fn, "filter") for name, fn in {
         "pct": _marked(words.pct), "pct1": _marked(words.pct1), "num": _marked(words.num),
         "pval": _marked(words.pval), "in_words": _marked(words.in_words),
         "proportion_in_words": _marked(words.in_words), "month": words.month,
         "long_date": words.long_date, "complement": words.complement,
         "stars": words.stars, "fixed": _marked(words.fixed), "capfirst": _capfirst,
         "share_of": _marked(words.share_of), "only": words.only,
-    })
-    env.globals.update({"compare": words.compare, "significant": words.significant})
+    }.items()})
+    env.globals.update({"compare": _guarded("compare", words.compare),
+                        "significant": _guarded("significant", words.significant)})
     if ctx is not None:
-        env.filters["since_last"] = ctx.since_last
-        env.globals.update(ctx.globals())
+        env.filters["since_last"] = _guarded("since_last", ctx.since_last, "filter")
+        env.globals.update({k: _guarded(k, v) if callable(v) else v
+                            for k, v in ctx.globals().items()})
     return env
+
+
+def bulletin_filters(env: Any) -> set[str]:
+    """The bulletin's own filters (suggested before Jinja's built-in ones)."""
+    from jinja2.filters import FILTERS
+
+    return {name for name in env.filters if name not in FILTERS}
+
+
+class _MemoryBytecode:
+    """Compiled templates kept in memory between renders, keyed by file and source.
+
+    Compiling is most of a render's time; the preview re-renders after every save, and
+    only the saved file needs compiling again. Jinja's key includes the file's path and
+    a checksum of its source, so an edited template is always compiled afresh.
+    """
+
+    def __new__(cls) -> Any:
+        from jinja2.bccache import BytecodeCache
+
+        class Cache(BytecodeCache):
+            def __init__(self) -> None:
+                self.store: dict[str, bytes] = {}
+
+            def load_bytecode(self, bucket: Any) -> None:
+                data = self.store.get(bucket.key)
+                if data is not None:
+                    bucket.bytecode_from_string(data)
+
+            def dump_bytecode(self, bucket: Any) -> None:
+                if len(self.store) > 500:
+                    self.store.clear()
+                self.store[bucket.key] = bucket.bytecode_to_string()
+
+        return Cache()
+
+
+_BYTECODE = _MemoryBytecode()
+
+
+def _undefined_name(value: Any) -> str | None:
+    """'sk.noo' for Jinja's stand-in for a missing name or part, else None."""
+    from jinja2 import Undefined
+
+    if not isinstance(value, Undefined):
+        return None
+    name = getattr(value, "_undefined_name", None) or "?"
+    owner = getattr(value, "_undefined_obj", None)
+    if isinstance(owner, dict):
+        return f"part '{name}' (the parts here are {', '.join(map(str, owner))})"
+    return f"'{name}'"
+
+
+def _guarded(name: str, fn: Callable[..., Any], kind: str = "helper") -> Callable[..., Any]:
+    """`fn`, stopping with a clear message when handed a name that is not defined.
+
+    Without this, a misspelt `{{ sk.noo | pct }}` reaches `pct` as Jinja's Undefined, and
+    the message ("pct needs a number, got Undefined") does not say what was misspelt.
+    """
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for value in (*args, *kwargs.values()):
+            missing = _undefined_name(value)
+            if missing is not None:
+                what = f"the filter '{name}'" if kind == "filter" else f"{name}(...)"
+                raise BulletinError(f"{what} was given {missing}, which is not defined")
+        return fn(*args, **kwargs)
+    wrapper.__name__ = getattr(fn, "__name__", name)
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
 
 
 _HIDDEN = ("value", "count", "base")
@@ -268,44 +336,90 @@ def render_section(env: Any, name: str, extra: dict[str, Any]) -> str:
 
 def _render(env: Any, name: str, extra: dict[str, Any]) -> str:
     from jinja2 import TemplateNotFound, TemplateSyntaxError
-    from jinja2.exceptions import SecurityError, TemplateError
+    from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 
     try:
         return env.get_template(name).render(**extra)
     except TemplateNotFound as exc:
-        raise BulletinError(f"template {exc.name!r} not found in {env.loader.searchpath[0]}"
-                            ) from None
+        raise TemplateFaults([_not_found(env, name, exc)]) from None
     except TemplateSyntaxError as exc:
-        where = _where(exc.filename or name, exc.lineno)
-        raise BulletinError(f"{where}: {exc.message}") from None
+        filename = exc.filename or str(Path(env.loader.searchpath[0]) / name)
+        raise TemplateFaults([syntax_fault(filename, _source(filename), exc.lineno,
+                                           exc.message or str(exc), env.filters,
+                                           bulletin_filters(env), env.tests)]) from None
     except SecurityError as exc:
-        where = _locate(exc, name)
-        raise BulletinError(f"{where}: refused: the template tried to reach Python "
-                            f"internals ({exc})") from None
+        raise TemplateFaults([_located(exc, env, name, "refused: the template tried to "
+                                       f"reach Python internals ({exc})")]) from None
+    except UndefinedError as exc:
+        raise TemplateFaults([_undefined(exc, env, name, extra)]) from None
+    except TemplateFaults:
+        raise
     except (TemplateError, BulletinError, ValueError, TypeError, KeyError,
             AttributeError, ArithmeticError) as exc:
-        where = _locate(exc, name)
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        raise BulletinError(f"{where}: {message}") from None
+        raise TemplateFaults([_located(exc, env, name, message)]) from None
 
 
-def _where(filename: str, lineno: int | None) -> str:
-    path = Path(filename)
+def _source(filename: str) -> str:
     try:
-        shown = str(path.resolve().relative_to(PROJECT_DIR))
-    except ValueError:
-        shown = str(path)
-    return f"{shown}, line {lineno}" if lineno else shown
+        return Path(filename).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
-def _locate(exc: BaseException, name: str) -> str:
+def _frame(exc: BaseException) -> tuple[str, int] | None:
     """The template file and line an error was raised from (Jinja rewrites the traceback
     so that template frames carry the template's file name and line)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if f.filename.endswith(".j2")]
-    if frames:
-        return _where(frames[-1].filename, frames[-1].lineno)
-    return name
+    return (frames[-1].filename, frames[-1].lineno or 0) if frames else None
+
+
+def _located(exc: BaseException, env: Any, name: str, message: str,
+             suggestion: str = "", word: str = "") -> Fault:
+    where = _frame(exc)
+    if where is None:
+        filename = str(Path(env.loader.searchpath[0]) / name)
+        return Fault(shown_path(filename), None, message, suggestion)
+    filename, line = where
+    if not word:
+        quoted = re.search(r"'([\w.]+)'", message)
+        word = quoted.group(1) if quoted else ""
+    return make_fault(filename, _source(filename), line, message, suggestion, word=word)
+
+
+def _undefined(exc: Exception, env: Any, name: str, extra: dict[str, Any]) -> Fault:
+    """A name (or part of one) that is not defined, with the names that are."""
+    message = str(exc)
+    m = re.match(r"'([^']+)' is undefined", message)
+    if m:
+        missing = m.group(1)
+        where = _frame(exc)
+        local: set[str] = set()
+        if where is not None:
+            local = set(re.findall(r"\{%-?\s*set\s+(\w+)", _source(where[0])))
+        known = set(env.globals) | set(extra) | local
+        return _located(exc, env, name, f"'{missing}' is not defined",
+                        suggest(missing, known) or "Set it first with {% set " + missing +
+                        " = ... %}, or check the spelling.", word=missing)
+    m = re.match(r"'(?:dict object|[\w.]+ object)' has no attribute '([^']+)'", message)
+    if m:
+        return _located(exc, env, name, f"there is no part '{m.group(1)}' here",
+                        "Check the spelling of the word after the dot.", word=m.group(1))
+    return _located(exc, env, name, message)
+
+
+def _not_found(env: Any, name: str, exc: Exception) -> Fault:
+    missing = getattr(exc, "name", None) or str(exc)
+    folder = Path(env.loader.searchpath[0])
+    have = [p.relative_to(folder).as_posix() for p in folder.rglob("*.j2")]
+    hint = suggest(str(missing), have) or "Check the file name and its folder."
+    located = _frame(exc)
+    if located is not None and located[0] != str(folder / str(missing)):
+        return _located(exc, env, name, f"'{missing}' is not a file in the templates folder "
+                        f"({shown_path(folder)})", hint, word=str(missing))
+    return Fault(shown_path(folder / str(missing)), None,
+                 f"the template '{missing}' is not in {shown_path(folder)}", hint)
 
 
 # -- what templates can call -------------------------------------------------------------
@@ -324,6 +438,8 @@ class _Context:
         except KeyError:
             self.caseload_labels = ()
         self.previous = previous
+        a = edition.analysis
+        self.variables = tuple(dict.fromkeys((*a.candidates, *a.question_keys)))
         self.tables = {t.id: t for t in tables}
         self.blocks = blocks
         self.templates_dir = templates_dir
@@ -349,21 +465,29 @@ class _Context:
         try:
             return self.registry[key]
         except KeyError:
-            close = difflib.get_close_matches(key, list(self.registry), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise BulletinError(f"unknown fact key {key!r}{hint}") from None
+            hint = suggest(key, self.registry)
+            raise BulletinError(f"unknown fact key {key!r}" + (f"; {hint}" if hint else "")
+                                ) from None
 
     def has(self, *parts: str) -> bool:
         return ".".join(str(p) for p in parts) in self.registry
 
     def b1(self, question: str, judgement: str) -> dict[str, Fact]:
         """The yes and no sides of one Annex B1 comparison, and the test's p."""
+        self._known(question, [k for k, _s, _t in self.edition.questions],
+                    "interview question")
+        self._known(judgement, [k for k, _s, _t in self.edition.judgements], "judgement")
         return {"yes": self.fact("b1", question, "yes", judgement, "pct_yes"),
                 "no": self.fact("b1", question, "no", judgement, "pct_yes"),
                 "p": self.fact("b1", question, "diff", judgement, "p")}
 
     def in_model(self, judgement: str, variable: str) -> bool:
-        """Whether the stepwise selection kept `variable` in the judgement's model."""
+        """Whether the stepwise selection kept `variable` in the judgement's model.
+
+        A misspelt name would silently read as "not kept" and drop a clause from the
+        text, so both names must be ones the analysis knows."""
+        self._known(judgement, [k for k, _s, _t in self.edition.judgements], "judgement")
+        self._known(variable, self.variables, "model variable")
         prefix = f"model.{judgement}.{variable}."
         return any(k.startswith(prefix) for k in self.registry)
 
@@ -403,13 +527,21 @@ class _Context:
         for k, _standard, text in self.edition.questions:
             if k == key:
                 return text
-        raise BulletinError(f"unknown interview question {key!r}")
+        self._known(key, [k for k, _s, _t in self.edition.questions], "interview question")
+        raise AssertionError(key)
 
     def judgement(self, key: str) -> str:
         for k, short, _text in self.edition.judgements:
             if k == key:
                 return short
-        raise BulletinError(f"unknown judgement {key!r}")
+        self._known(key, [k for k, _s, _t in self.edition.judgements], "judgement")
+        raise AssertionError(key)
+
+    @staticmethod
+    def _known(value: object, choices: Sequence[str], what: str) -> None:
+        if value not in choices:
+            hint = suggest(str(value), choices, f"{what}s")
+            raise BulletinError(f"unknown {what} {value!r}" + (f"; {hint}" if hint else ""))
 
     def since_last(self, key: str | Fact) -> str:
         """'up from 46 per cent in 2018/19' etc.; '' without a previous edition."""
@@ -480,6 +612,15 @@ class _Context:
         fields = ("key", "cite", "authors", "year", "title", "in", "details", "publisher",
                   "url")
         return [{k: str(r.get(k, "")) for k in fields} for r in self.references]
+
+
+def read_toml_data(path: Path) -> dict[str, Any]:
+    """A templates data file for `check`: empty if it is missing or broken (the render
+    reports that with the file's name)."""
+    try:
+        return _read_toml(path)
+    except BulletinError:
+        return {}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -221,6 +221,7 @@ def tdir(tmp_path: Path) -> Path:
     (d / "sections").mkdir(parents=True)
     for name in ("base.html.j2", "labels.toml", "quotes.toml", "references.toml"):
         shutil.copy(TEMPLATES_DIR / name, d / name)
+    (d / "outline.toml").write_text('sections = ["01-test.md.j2"]\n', encoding="utf-8")
     return d
 
 
@@ -240,8 +241,8 @@ def test_minimal_section_renders(tdir: Path) -> None:
     ("Fine line\n\n{{ fact('table1.no_such_question.pct_yes') | pct }}\n",
      r"01-test\.md\.j2, line 3: unknown fact key 'table1\.no_such_question\.pct_yes'"),
     ("One\nTwo {{ fact('fact.ro_interviews') | percentage }}\n",
-     r"01-test\.md\.j2, line 2: No filter named 'percentage'"),
-    ("{{ no_such_name }}\n", r"01-test\.md\.j2, line 1: 'no_such_name' is undefined"),
+     r"01-test\.md\.j2, line 2: unknown filter 'percentage'"),
+    ("{{ no_such_name }}\n", r"01-test\.md\.j2, line 1: 'no_such_name' is not defined"),
     ("{% if %}\n", r"01-test\.md\.j2, line 1: "),
     ("{{ figure(9) }}\n", r"line 1: no figure 9"),
     ("{{ quotes('nowhere') }}\n", r"quotes\.toml: no quotes for section 'nowhere'"),

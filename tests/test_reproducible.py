@@ -5,6 +5,8 @@ Two builds run in fresh interpreters that differ in everything that should not m
 output folder, working directory, hash seed (set and dict ordering), time zone, and the
 wall-clock time (the second build starts seconds after the first). SOURCE_DATE_EPOCH is
 removed, because an analyst running `python -m bulletin build` will not have set it.
+Each build has its own empty analysis cache, so both compute everything afresh (that a
+cached build gives the same bytes as a fresh one is tested in test_cache.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def _build(out: Path, cwd: Path, hash_seed: str, tz: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
     # the package from this checkout, whether or not it is installed in the environment
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_DIR), env.get("PYTHONPATH")]))
+    env["BULLETIN_CACHE_DIR"] = str(cwd / "cache")
     env.update(PYTHONHASHSEED=hash_seed, TZ=tz, OMP_NUM_THREADS="1",
                OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, "-m", "bulletin", "build", "--out", str(out)],

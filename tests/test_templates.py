@@ -1,5 +1,8 @@
 """The templates themselves: no typed-in numbers, sections in the bulletin's order, and
-editor-maintained data files that the templates can rely on."""
+editor-maintained data files that the templates can rely on.
+
+The typed-in number check and its allowlist live in `bulletin.check`, so that the build
+stops on the same numbers that these tests find."""
 
 from __future__ import annotations
 
@@ -8,32 +11,8 @@ import tomllib
 
 import pytest
 
+from bulletin.check import stray_digits
 from bulletin.render import TEMPLATES_DIR, section_files
-
-# Jinja expressions, statements and comments: digits inside these are code, not prose.
-JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
-# The only digits a template may hold outside Jinja. Each names what it allows.
-ALLOWED = [
-    re.compile(r"^#{2,6} \d+(?:\.\d+)* ", re.M),          # section numbers in headings
-    re.compile(r"\b(?:standards?|Standard) \d\.\d\b"),    # framework standards ("standard 1.2")
-    re.compile(r"\b(?:Tables?|Figures?) \d\b"),           # "Table 1", "Figure 2"
-    re.compile(r"\b[AB]\d\b"),                            # annex table ids ("B3")
-    re.compile(r"\b(?:19|20)\d\d\b"),                     # years (references, history)
-    re.compile(r"</?h[1-6]\b"),                           # heading tags
-    re.compile(r"\butf-8\b|initial-scale=1\b"),           # the HTML head
-    re.compile(r"https?://\S+"),                          # links
-]
-
-
-def stray_digits(text: str) -> list[tuple[int, str]]:
-    """(line, text) of every digit outside Jinja and outside the allowlist."""
-    def blank(m: re.Match[str]) -> str:
-        return re.sub(r"[^\n]", " ", m.group(0))  # keep line numbers and columns
-    text = JINJA.sub(blank, text)
-    for pattern in ALLOWED:
-        text = pattern.sub(blank, text)
-    return [(text.count("\n", 0, m.start()) + 1, m.group(0).rstrip(".,"))
-            for m in re.finditer(r"[\w,.%+-]*\d[\w,.%+-]*", text)]
 
 
 def template_files() -> list:
