@@ -80,8 +80,52 @@ def test_quotes_hold_no_numbers_and_name_no_one() -> None:
             assert not re.search(r"\d", q["text"]), q["text"]
 
 
+def _references() -> list[dict[str, str]]:
+    return tomllib.loads((TEMPLATES_DIR / "references.toml").read_text(
+        encoding="utf-8"))["reference"]
+
+
+def _cited_keys() -> list[str]:
+    text = "\n".join(p.read_text(encoding="utf-8") for p in template_files())
+    return re.findall(r"cite\(\"([^\"]+)\"", text)
+
+
 def test_references_have_the_fields_the_list_prints() -> None:
-    refs = tomllib.loads((TEMPLATES_DIR / "references.toml").read_text(encoding="utf-8"))
-    for r in refs["reference"]:
+    for r in _references():
         assert {"key", "cite", "authors", "year", "title"} <= set(r), r.get("key")
         assert r["year"] in r["cite"]
+
+
+def _surnames(authors: str) -> list[str]:
+    """'Bonta, J. and Andrews, D. A.' -> ['Bonta', 'Andrews']; a body keeps its name."""
+    parts = re.split(r", (?=[A-Z][\w'-]+, )| and ", authors)
+    return [p.split(",")[0].strip() for p in parts]
+
+
+def test_every_reference_is_cited_and_every_citation_resolves() -> None:
+    """Both ways: no entry in the list that the text never cites, no citation without
+    an entry. Printed citations are checked in the built text by tests/test_style.py."""
+    keys = [r["key"] for r in _references()]
+    cited = set(_cited_keys())
+    assert not set(keys) - cited, f"listed but never cited: {sorted(set(keys) - cited)}"
+    assert not cited - set(keys), f"cited but not listed: {sorted(cited - set(keys))}"
+
+
+def test_citations_follow_one_style() -> None:
+    """Up to three surnames joined by commas and "and", four or more as "et al.", then
+    the year; the list in alphabetical order; page ranges with an en dash."""
+    refs = _references()
+    for r in refs:
+        names = _surnames(r["authors"])
+        if len(names) >= 4:
+            want = f"{names[0]} et al."
+        elif len(names) == 1:
+            want = names[0]
+        else:
+            want = ", ".join(names[:-1]) + " and " + names[-1]
+        assert r["cite"] == f"{want}, {r['year']}", r["key"]
+        assert not re.search(r"\d-\d", r.get("details", "")), r["key"]
+        if r.get("in"):  # an article: volume(issue) and pages
+            assert re.fullmatch(r"\d+\(\d+\), pp\. \d+–\d+", r.get("details", "")), r["key"]
+    order = [(_surnames(r["authors"])[0].lower(), r["year"]) for r in refs]
+    assert order == sorted(order)
