@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bulletin.atomic import write_text_atomic
 from bulletin.change import (
@@ -29,7 +30,8 @@ from bulletin.change import (
     compare_fact,
 )
 from bulletin.errors import BulletinError
-from bulletin.facts import Registry
+from bulletin.facts import SUPPRESSED_MARK as SUPPRESSED
+from bulletin.facts import Fact, Registry
 from bulletin.significance import ALPHA
 
 EDITION_ID_RE = re.compile(r"^\d{4}-\d{2}$")
@@ -38,11 +40,20 @@ CSV_COLUMNS = ("key", "label", "unit", "status", "old", "new", "change", "p",
 
 @dataclass(frozen=True)
 class Comparison:
-    """Every key both registries share, plus those only one of them has."""
+    """Every key both registries share, plus the facts only one of them has (with their
+    values, so that a report can show what was added or removed, not only its key)."""
 
     changes: tuple[Change, ...]
-    added: tuple[str, ...]
-    removed: tuple[str, ...]
+    added: tuple[Fact, ...]
+    removed: tuple[Fact, ...]
+
+    @property
+    def added_keys(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.added)
+
+    @property
+    def removed_keys(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.removed)
 
     @property
     def n_changed(self) -> int:
@@ -59,13 +70,29 @@ class Comparison:
                         and (c.significant or not only_significant))
         if only_significant:
             return Comparison(changes, (), ())
-        return Comparison(changes, tuple(k for k in self.added if k.startswith(prefix)),
-                          tuple(k for k in self.removed if k.startswith(prefix)))
+        return Comparison(changes, tuple(f for f in self.added if f.key.startswith(prefix)),
+                          tuple(f for f in self.removed if f.key.startswith(prefix)))
 
     def summary(self) -> str:
         return (f"{len(self.changes)} keys compared, {self.n_changed} changed, "
                 f"{self.n_significant} significant, {len(self.added)} added, "
                 f"{len(self.removed)} removed")
+
+    def to_frame(self) -> Any:
+        """One row per key (the CSV's columns, typed), for analysis in pandas."""
+        import pandas as pd
+
+        frame = pd.read_csv(io.StringIO(to_csv(self)), dtype={"key": str, "label": str,
+                                                               "unit": str, "status": str,
+                                                               "old": object, "new": object,
+                                                               "test": str},
+                            keep_default_na=False, na_values={"change": [""], "p": [""]})
+        frame["significant"] = frame["significant"].map({1: True, 0: False, "1": True,
+                                                         "0": False}).astype("boolean")
+        return frame
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False, max_rows=60)
 
 
 def _size(c: Change) -> tuple[int, float, str]:
@@ -82,8 +109,8 @@ def compare(old: Registry, new: Registry) -> Comparison:
     changes = sorted((compare_fact(old[k], new[k]) for k in shared), key=_size)
     return Comparison(
         changes=tuple(changes),
-        added=tuple(k for k in new if k not in old),
-        removed=tuple(k for k in old if k not in new),
+        added=tuple(new[k] for k in new if k not in old),
+        removed=tuple(old[k] for k in old if k not in new),
     )
 
 
@@ -190,11 +217,13 @@ def format_table(comp: Comparison, old_name: str, new_name: str,
         lines += [line(r) for r in rows]
     else:
         lines.append("no changed keys")
-    for title, keys in (("added", comp.added), ("removed", comp.removed)):
-        if keys:
+    for title, facts in (("added", comp.added), ("removed", comp.removed)):
+        if facts:
             lines.append("")
-            lines.append(f"{title} ({len(keys)}):")
-            lines += [f"  {k}" for k in keys]
+            lines.append(f"{title} ({len(facts)}):")
+            width = max(len(f.key) for f in facts)
+            lines += [f"  {f.key.ljust(width)}  {_clip(_fact_value(f))}".rstrip()
+                      for f in facts]
     lines.append("")
     lines.append((summary or comp.summary()) + f" ({old_name} -> {new_name}; * p < {ALPHA})")
     return "\n".join(lines) + "\n"
@@ -216,69 +245,179 @@ def to_csv(comp: Comparison) -> str:
         w.writerow([c.key, c.label, c.unit, "changed" if c.changed else "unchanged",
                     _raw(c.old), _raw(c.new), _raw(c.change), "" if c.p is None else repr(c.p),
                     "" if c.p is None else int(c.significant), c.test])
-    for status, keys in (("added", comp.added), ("removed", comp.removed)):
-        for k in keys:
-            w.writerow([k, "", "", status, "", "", "", "", "", ""])
+    for f in comp.added:
+        w.writerow([f.key, f.label, f.unit, "added", "", _raw(_shown(f)), "", "", "", ""])
+    for f in comp.removed:
+        w.writerow([f.key, f.label, f.unit, "removed", _raw(_shown(f)), "", "", "", "", ""])
     return buf.getvalue()
 
 
+def _shown(f: Fact) -> Value:
+    """A fact's value as a report may show it: the suppression mark if withheld."""
+    return SUPPRESSED if f.suppressed else f.value
+
+
+def _fact_value(f: Fact) -> str:
+    return SUPPRESSED if f.suppressed else fmt_value(f.value, f.unit)
+
+
+# Report sections, by the first part of the key (see the key grammar in bulletin/facts.py).
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Table 1: officers' answers to the interview questions", ("table1",)),
+    ("Table 2: inspectors' judgements", ("table2",)),
+    ("Annex B tables B1 and B2: judgements by answer and by case", ("b1", "b2")),
+    ("Models: Tables B3 to B5", ("model",)),
+    ("Annex A: providers inspected", ("a1",)),
+    ("Figures", ("fig2", "fig3", "fig4", "fig5")),
+)
+OTHER_SECTION = "Other facts quoted in the text"
+NUM = ' class="num"'
+
+
+def section_of(key: str) -> str:
+    head = key.split(".", 1)[0]
+    for title, heads in SECTIONS:
+        if head in heads:
+            return title
+    return OTHER_SECTION
+
+
+def _section_order() -> list[str]:
+    return [t for t, _ in SECTIONS] + [OTHER_SECTION]
+
+
+_REPORT_CSS = """
+:root{--ink:#0b0c0c;--rule:#b1b4b6;--muted:#505a5f;--sig:#00703c;--bg:#f3f2f1}
+body{font-family:system-ui,sans-serif;color:var(--ink);margin:0 auto;padding:1rem;
+ max-width:80rem;line-height:1.4}
+h1{font-size:1.6rem;margin:.5rem 0}h2{font-size:1.25rem;margin:2rem 0 .5rem}
+.summary{background:var(--bg);padding:.75rem 1rem;border-left:5px solid var(--ink)}
+.summary dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem;margin:.5rem 0}
+.summary dt{font-weight:600}.summary dd{margin:0}
+.filter{margin:1rem 0;font-size:1.05rem}
+.filter input{width:1.25rem;height:1.25rem;vertical-align:middle}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
+caption{text-align:left;font-weight:600;padding:.25rem 0}
+th,td{padding:.35rem .5rem;border-bottom:1px solid var(--rule);text-align:left;
+ vertical-align:top}
+thead th{border-bottom:2px solid var(--ink);white-space:nowrap}
+.num{text-align:right;white-space:nowrap}
+.key{font-size:.85rem;color:var(--muted);word-break:break-all;font-weight:400}
+.key code{font-family:ui-monospace,monospace}
+.desc{min-width:14rem;font-weight:400}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);
+ white-space:nowrap}
+tr.sig td.sigmark{color:var(--sig);font-weight:700}
+body:has(#only-significant:checked) tr.not-sig{display:none}
+body:has(#only-significant:checked) .no-test{display:none}
+details{margin:.5rem 0}summary{cursor:pointer;font-weight:600}
+@media (max-width:40rem){
+ table.changes thead{position:absolute;left:-9999px}
+ table.changes tr{display:block;border-bottom:2px solid var(--rule);padding:.5rem 0}
+ table.changes th,table.changes td{display:block;border:0;padding:.1rem 0;text-align:left}
+ table.changes td[data-label]::before{content:attr(data-label) ": ";font-weight:600}
+ .desc{min-width:0}
+}
+"""
+
+
+def _movers(comp: Comparison, n: int = 5) -> list[Change]:
+    """The largest significant changes in percentages: what a reader looks for first."""
+    sig = [c for c in comp.changes if c.significant and c.change is not None]
+    return sorted(sig, key=lambda c: -abs(float(c.change)))[:n]  # type: ignore[arg-type]
+
+
 def to_html(comp: Comparison, old_name: str, new_name: str, summary: str | None = None) -> str:
-    """A short standalone page: the summary, the changed keys, what was added or removed."""
+    """A standalone report, readable on a phone: a summary first (what was compared,
+    what changed significantly, the largest movers), then the changes section by section
+    with a control to show only the significant ones, then what was added or removed,
+    with values."""
     e = html.escape
     title = f"Changes in the bulletin's numbers: {old_name} to {new_name}"
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en-GB">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(title)}</title>",
-        "<style>",
-        "body{font-family:sans-serif;max-width:70rem;margin:1rem auto;padding:0 1rem;"
-        "color:#0b0c0c}",
-        "table{border-collapse:collapse}th,td{padding:.25rem .5rem;"
-        "border-bottom:1px solid #b1b4b6;text-align:left;vertical-align:top}",
-        "td.num{text-align:right;font-variant-numeric:tabular-nums}",
-        "caption{text-align:left;font-weight:bold;padding:.5rem 0}",
-        "</style>",
-        "</head>",
-        "<body>",
-        "<main>",
-        f"<h1>{e(title)}</h1>",
-        f"<p>{e(summary or comp.summary())}. A change is marked significant where p &lt; {ALPHA} "
-        f"({e(Z_TEST)}, or {e(FISHER)} where an expected count is below "
-        f"{MIN_EXPECTED:g}); other numbers are shown without a test.</p>",
-    ]
     changed = [c for c in comp.changes if c.changed]
+    out = [
+        "<!DOCTYPE html>", '<html lang="en-GB">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(title)}</title>", f"<style>{_REPORT_CSS}</style>", "</head>", "<body>",
+        "<main>", f"<h1>{e(title)}</h1>",
+        '<section class="summary" aria-labelledby="summary-h">',
+        '<h2 id="summary-h">Summary</h2>', "<dl>",
+        f"<dt>Keys compared</dt><dd>{len(comp.changes)}</dd>",
+        f"<dt>Changed</dt><dd>{comp.n_changed}</dd>",
+        f"<dt>Significant at 5 per cent</dt><dd>{comp.n_significant}</dd>",
+        f"<dt>Added</dt><dd>{len(comp.added)}</dd>",
+        f"<dt>Removed</dt><dd>{len(comp.removed)}</dd>", "</dl>",
+    ]
+    movers = _movers(comp)
+    if movers:
+        out.append("<p>Largest significant changes:</p><ul>")
+        out += [f"<li>{e(c.label or c.key)}: {e(fmt_value(c.old, c.unit))} to "
+                f"{e(fmt_value(c.new, c.unit))} ({e(fmt_change(c))}, p {e(fmt_p(c.p))})</li>"
+                for c in movers]
+        out.append("</ul>")
+    shown = f" ({e(summary)})" if summary and "only" in summary else ""
+    out += [f"<p>A change is significant where p &lt; "
+            f"{ALPHA} ({e(Z_TEST)}, or {e(FISHER)} where an expected count is below "
+            f"{MIN_EXPECTED:g}); other numbers are shown without a test{shown}.</p>",
+            "</section>"]
     if changed:
-        out += [
-            "<table>",
-            f"<caption>Changed keys, largest change first ({len(changed)})</caption>",
-            "<thead><tr>" + "".join(
-                f'<th scope="col">{e(h)}</th>' for h in
-                ("Key", "Description", old_name, new_name, "Change", "p", "Test",
-                 "Significant")) + "</tr></thead>",
-            "<tbody>",
-        ]
-        for c in changed:
-            cells = [f'<th scope="row"><code>{e(c.key)}</code></th>',
-                     f"<td>{e(c.label)}</td>",
-                     f'<td class="num">{e(fmt_value(c.old, c.unit))}</td>',
-                     f'<td class="num">{e(fmt_value(c.new, c.unit))}</td>',
-                     f'<td class="num">{e(fmt_change(c))}</td>',
-                     f'<td class="num">{e(fmt_p(c.p))}</td>',
-                     f"<td>{e(c.test)}</td>",
-                     f"<td>{'Yes' if c.significant else ('No' if c.p is not None else '')}"
-                     "</td>"]
-            out.append("<tr>" + "".join(cells) + "</tr>")
-        out += ["</tbody>", "</table>"]
-    else:
+        out.append('<p class="filter"><input type="checkbox" id="only-significant"> '
+                   '<label for="only-significant">Show only significant changes</label></p>')
+    by_section: dict[str, list[Change]] = {}
+    for c in changed:
+        by_section.setdefault(section_of(c.key), []).append(c)
+    heads = ("Description", old_name, new_name, "Change", "p", "Test", "Significant")
+    for n, name in enumerate(_section_order()):
+        rows = by_section.get(name)
+        if not rows:
+            continue
+        n_sig = sum(c.significant for c in rows)
+        tested = any(c.p is not None for c in rows)
+        extra = "" if tested else ' class="no-test"'
+        out += [f'<section aria-labelledby="s{n}"{extra}>',
+                f'<h2 id="s{n}">{e(name)}</h2>',
+                f"<p>{len(rows)} changed, {n_sig} significant.</p>",
+                f'<div class="scroll" role="region" tabindex="0" aria-labelledby="s{n}">',
+                '<table class="changes">',
+                f'<caption class="visually-hidden">Changed figures: {e(name)}</caption>',
+                "<thead><tr>" + "".join(
+                    f'<th scope="col"{NUM if i in (1, 2, 3, 4) else ""}>{e(h)}</th>'
+                    for i, h in enumerate(heads)) + "</tr></thead>", "<tbody>"]
+        for c in rows:
+            cls = "sig" if c.significant else "not-sig"
+            sig = "Yes" if c.significant else ("No" if c.p is not None else "")
+            out.append(
+                f'<tr class="{cls}"><th scope="row" class="desc">{e(c.label or c.key)}'
+                f'<br><span class="key"><code>{e(c.key)}</code></span></th>'
+                f'<td class="num" data-label="{e(old_name)}">{e(fmt_value(c.old, c.unit))}</td>'
+                f'<td class="num" data-label="{e(new_name)}">{e(fmt_value(c.new, c.unit))}</td>'
+                f'<td class="num" data-label="Change">{e(fmt_change(c))}</td>'
+                f'<td class="num" data-label="p">{e(fmt_p(c.p))}</td>'
+                f'<td data-label="Test"><abbr title="{e(c.test)}">'
+                f"{e(_short_test(c.test))}</abbr></td>"
+                f'<td class="sigmark" data-label="Significant">{sig}</td></tr>')
+        out += ["</tbody>", "</table>", "</div>", "</section>"]
+    if not changed:
         out.append("<p>No key changed.</p>")
-    for title_, keys in (("Added keys", comp.added), ("Removed keys", comp.removed)):
-        if keys:
-            out.append(f"<h2>{title_} ({len(keys)})</h2>")
-            out.append("<ul>" + "".join(f"<li><code>{e(k)}</code></li>" for k in keys)
-                       + "</ul>")
+    for title_, facts, side in (("Added keys", comp.added, new_name),
+                                ("Removed keys", comp.removed, old_name)):
+        if not facts:
+            continue
+        out += ["<section>", f"<h2>{e(title_)} ({len(facts)})</h2>",
+                f"<p>Keys in {e(side)} only: a model that selected different variables, "
+                "or a question asked in one year only.</p>",
+                "<details><summary>Show them with their values</summary>",
+                '<div class="scroll" role="region" tabindex="0" '
+                f'aria-label="{e(title_)}">', '<table class="changes">',
+                f"<caption>{e(title_)}, with their values</caption>",
+                f'<thead><tr><th scope="col">Description</th>'
+                f'<th scope="col" class="num">{e(side)}</th></tr></thead>', "<tbody>"]
+        out += [f'<tr><th scope="row" class="desc">{e(f.label or f.key)}<br>'
+                f'<span class="key"><code>{e(f.key)}</code></span></th>'
+                f'<td class="num" data-label="{e(side)}">{e(_fact_value(f))}</td></tr>'
+                for f in facts]
+        out += ["</tbody>", "</table>", "</div>", "</details>", "</section>"]
     out += ["</main>", "</body>", "</html>"]
     return "\n".join(out) + "\n"
 

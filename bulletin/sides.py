@@ -38,9 +38,12 @@ def load_side(arg: str) -> tuple[Registry, str]:
         if built.is_file() and not _stale(built, edition):
             return read_numbers(built), f"{arg} ({built})"
         from bulletin.build import gather
-        why = "is older than its data or edition file" if built.is_file() else "found"
-        print(f"diff: no up-to-date build of {arg} ({built} {why}); computing its "
-              f"facts from {edition.data_file}", file=sys.stderr)
+        if built.is_file():
+            why = f"its build {built} is older than its data or edition file"
+        else:
+            why = f"it has no build at {built}"
+        print(f"diff: {arg}: {why}; computing its facts from {edition.data_file}",
+              file=sys.stderr)
         return gather(edition, quiet=True), arg
     return read_numbers(path), str(path)
 
