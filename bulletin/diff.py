@@ -79,20 +79,31 @@ class Comparison:
                 f"{len(self.removed)} removed")
 
     def to_frame(self) -> Any:
-        """One row per key (the CSV's columns, typed), for analysis in pandas."""
+        """One row per key (the CSV's columns), for analysis in pandas: old and new are
+        numbers where the fact is a number, text otherwise; '' becomes missing."""
         import pandas as pd
 
-        frame = pd.read_csv(io.StringIO(to_csv(self)), dtype={"key": str, "label": str,
-                                                               "unit": str, "status": str,
-                                                               "old": object, "new": object,
-                                                               "test": str},
-                            keep_default_na=False, na_values={"change": [""], "p": [""]})
-        frame["significant"] = frame["significant"].map({1: True, 0: False, "1": True,
-                                                         "0": False}).astype("boolean")
+        rows = list(csv.DictReader(io.StringIO(to_csv(self))))
+        frame = pd.DataFrame(rows, columns=list(CSV_COLUMNS))
+        for column in ("old", "new"):
+            frame[column] = [_typed(v) for v in frame[column]]
+        for column in ("change", "p"):
+            frame[column] = pd.to_numeric(frame[column].replace("", None), errors="coerce")
+        frame["significant"] = frame["significant"].map(
+            {"1": True, "0": False}).astype("boolean")
         return frame
 
     def _repr_html_(self) -> str:
         return self.to_frame().to_html(index=False, max_rows=60)
+
+
+def _typed(text: str) -> float | str | None:
+    if text == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _size(c: Change) -> tuple[int, float, str]:

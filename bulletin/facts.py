@@ -44,6 +44,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from bulletin.errors import BulletinError
 
@@ -118,6 +119,24 @@ class Registry(Mapping[str, Fact]):
 
     def with_prefix(self, prefix: str) -> dict[str, Fact]:
         return {k: f for k, f in self._facts.items() if k.startswith(prefix)}
+
+    def to_frame(self) -> Any:
+        """One row per fact (key, value, unit, label, count, base, suppressed,
+        unreliable), for pandas and notebooks; values keep their Python types."""
+        import pandas as pd
+
+        frame = pd.DataFrame(
+            [(f.key, f.value, f.unit, f.label, f.count, f.base, f.suppressed, f.unreliable)
+             for f in self._facts.values()],
+            columns=["key", "value", "unit", "label", "count", "base", "suppressed",
+                     "unreliable"])
+        for column in ("count", "base"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
+    def _repr_html_(self) -> str:
+        return (f"<p>{len(self):,} facts</p>"
+                + self.to_frame().to_html(index=False, max_rows=40))
 
     # -- numbers files ----------------------------------------------------------
     def to_csv(self) -> str:

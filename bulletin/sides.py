@@ -18,7 +18,7 @@ from bulletin.errors import BulletinError
 from bulletin.facts import Registry
 
 
-def load_side(arg: str) -> tuple[Registry, str]:
+def load_side(arg: str, quiet: bool = False) -> tuple[Registry, str]:
     """An edition id or a numbers file (or a build folder holding one) -> its facts.
 
     For an edition id the built numbers file is used when there is one, so that a diff
@@ -42,8 +42,9 @@ def load_side(arg: str) -> tuple[Registry, str]:
             why = f"its build {built} is older than its data or edition file"
         else:
             why = f"it has no build at {built}"
-        print(f"diff: {arg}: {why}; computing its facts from {edition.data_file}",
-              file=sys.stderr)
+        if not quiet:
+            print(f"diff: {arg}: {why}; computing its facts from {edition.data_file}",
+                  file=sys.stderr)
         return gather(edition, quiet=True), arg
     return read_numbers(path), str(path)
 

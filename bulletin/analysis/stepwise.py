@@ -128,6 +128,12 @@ class StepwiseResult:
     def to_frame(self) -> pd.DataFrame:
         return self.model.to_frame()
 
+    def _repr_html_(self) -> str:
+        """The coefficients table in a notebook, headed by the model's fit."""
+        return (f"<p>Forward stepwise logistic regression for <code>{self.outcome}</code>, "
+                f"n = {self.n:,}; -2LL {self.minus2ll:.3f}, Nagelkerke R\u00b2 "
+                f"{self.nagelkerke_r2:.3f}</p>" + self.to_frame().to_html())
+
     def steps_frame(self) -> pd.DataFrame:
         return pd.DataFrame([vars(s) for s in self.steps],
                             columns=["number", "action", "variable", "test", "statistic",
