@@ -152,6 +152,23 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--templates", type=Path, default=None, metavar="DIR",
                    help="another templates folder (testing); default: templates/")
 
+    h = _command(sub, "history", "every edition's value of each figure, side by side",
+                 "Show each statistic in every edition side by side, oldest first, with "
+                 "the same significance test as diff for each step from one edition to the "
+                 "next. Each edition's build is used when up to date, else its facts are "
+                 "computed from its data. The HTML report adds a small chart per figure.",
+                 ["history --prefix table1.",
+                  "history --editions 2018-19,2019-20 --html /tmp/history.html",
+                  "history --csv /tmp/history.csv"])
+    h.add_argument("--editions", default="", metavar="LIST",
+                   help="comma-separated edition ids; default: every file in editions/")
+    h.add_argument("--prefix", default="", metavar="TEXT",
+                   help="only keys starting with TEXT, e.g. table1. or model.")
+    h.add_argument("--csv", type=Path, metavar="FILE",
+                   help="also write the history as CSV (values, changes, p-values)")
+    h.add_argument("--html", type=Path, metavar="FILE",
+                   help="also write the history as an HTML report with a chart per figure")
+
     n = _command(sub, "new-edition", "start a new edition file from the latest one",
                  "Copy the latest edition file to editions/ID.toml, point it at its "
                  "previous edition, and blank the yearly details with TODO marks. "
@@ -205,6 +222,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check":
         from bulletin.check import check_command
         return check_command(args.edition, args.templates)
+    if args.command == "history":
+        from bulletin.history import history_command
+        from bulletin.sides import load_editions
+        ids = [x.strip() for x in args.editions.split(",") if x.strip()]
+        names, registries = load_editions(ids)
+        return history_command(names, registries, prefix=args.prefix, csv_out=args.csv,
+                               html_out=args.html)
     if args.command == "new-edition":
         from bulletin.config import new_edition_command
         return new_edition_command(args.id)

@@ -56,3 +56,15 @@ def _stale(built: Path, edition: Any) -> bool:
     return any(p is not None and p.exists() and p.stat().st_mtime > made for p in sources)
 
 
+
+
+def load_editions(ids: list[str] | None = None, quiet: bool = False
+                  ) -> tuple[list[str], list[Registry]]:
+    """Every edition in editions/ (or those named), oldest first, with its facts."""
+    from bulletin.config import edition_ids
+
+    chosen = sorted(ids) if ids else edition_ids()
+    if not chosen:
+        raise BulletinError("history: no edition files found in editions/; expected "
+                            "files named like 2018-19.toml")
+    return chosen, [load_side(i, quiet=quiet)[0] for i in chosen]
