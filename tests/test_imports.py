@@ -107,3 +107,17 @@ def test_words_and_render_do_not_reach_the_commands() -> None:
 
     for low in ("bulletin.words", "bulletin.change", "bulletin.diff"):
         assert not reach(low) & {"bulletin.build", "bulletin.sides", "bulletin.cli"}, low
+
+
+def test_rendering_and_publishing_import_no_numerical_libraries() -> None:
+    """An editor's re-render needs jinja2 and markdown; pandas, scipy and matplotlib cost
+    over a second and 150 MiB to import, so the render side must not pull them in."""
+    import subprocess
+    import sys
+
+    code = ("import sys, bulletin.render, bulletin.words, bulletin.tables, bulletin.publish\n"
+            "print([m for m in ('pandas', 'scipy', 'numpy', 'matplotlib', 'statsmodels') "
+            "if m in sys.modules])")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=PACKAGE.parent)
+    assert run.stdout.strip() == "[]"
