@@ -92,6 +92,8 @@ def code_files(package_dir: Path = PACKAGE_DIR,
         if path is None or path in seen:
             continue
         seen[path] = None
+        if path == package_dir / "__init__.py":
+            continue  # the top-level package only offers the Python API, loaded lazily
         if path.name == "__init__.py":
             todo.append(".".join(("bulletin", *path.parent.relative_to(package_dir).parts)))
         todo.extend(_imports(path))
