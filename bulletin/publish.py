@@ -170,6 +170,7 @@ def render_pdf(html: str, base_url: Path = TEMPLATES_DIR, published: str | None 
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
+    from bulletin import pdfua
     from bulletin.fetcher import DEFAULT_ROOTS, RefusedURL, SandboxFetcher
 
     fetcher = SandboxFetcher(DEFAULT_ROOTS if roots is None else roots)
@@ -181,7 +182,7 @@ def render_pdf(html: str, base_url: Path = TEMPLATES_DIR, published: str | None 
                 doc.metadata.created = published
                 doc.metadata.modified = published
             with _source_date(published):
-                pdf = doc.write_pdf(pdf_variant="pdf/ua-1")
+                pdf = pdfua.finish(doc.write_pdf(pdf_variant="pdf/ua-1"))
         except RefusedURL as exc:
             raise BulletinError(f"PDF: {exc}") from None
         except FatalURLFetchingError as exc:
