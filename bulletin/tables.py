@@ -131,11 +131,22 @@ class Table:
             out.append("".join(f'<colgroup span="{n}"></colgroup>'
                                for _, n in _runs(self.header[0])))
         out.append("<thead>")
+        # A heading with nothing under it in the later heading rows spans them (no
+        # empty cells in the head, which a reader would announce as blank headings).
+        tall = {c for c, text in enumerate(self.header[0])
+                if text and all(not row[c] for row in self.header[1:])} \
+            if len(self.header) > 1 else set()
         for r, row in enumerate(self.header):
             cells, col = [], 0
             for text, n in _runs(row):
-                if not text:
+                if r and not text and n == 1 and col in tall:
+                    pass  # covered by the heading above, which spans down
+                elif not text:
                     cells.append(f"<td{_span(n)}></td>")
+                elif r == 0 and col in tall and n == 1:
+                    num = _NUM if col in numeric else ""
+                    cells.append(f'<th id="{self._hid(r, col)}" scope="col" '
+                                 f'rowspan="{len(self.header)}"{num}>{e(text)}</th>')
                 else:
                     hid = self._hid(r, col)
                     above = [self._hid(rr, c) for rr, c in col_heads[col] if rr < r]
@@ -180,8 +191,9 @@ class Table:
                         hdrs = f' headers="{" ".join(row_ids)}"' if row_ids else ""
                         cells.append(f'<th id="{hid}" scope="row"{hdrs}>{e(cell)}</th>')
                         row_ids.append(hid)
-                    else:
-                        cells.append("<td></td>")
+                    else:  # a blank label: the cell still names its headings
+                        ids = row_ids + [self._hid(r, c) for r, c in col_heads.get(j, [])]
+                        cells.append(f'<td headers="{" ".join(ids)}"></td>')
                 else:
                     ids = row_ids + [self._hid(r, c) for r, c in col_heads.get(j, [])]
                     hdrs = f' headers="{" ".join(ids)}"' if ids else ""

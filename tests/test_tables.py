@@ -422,6 +422,9 @@ def test_every_data_cell_names_its_column_row_and_group_headings(tables: dict) -
         p = _Cells()
         p.feed(t.to_html())
         text = {a["id"]: txt for _, tag, a, txt in p.cells if tag == "th"}
+        # no blank cell without headings (a blank heading cell in a two-row head is
+        # replaced by the heading above spanning down)
+        assert all(a.get("headers") for _, tag, a, _ in p.cells if tag == "td"), t.id
         assert len(text) == len([c for c in p.cells if c[1] == "th"]), t.id  # ids unique
         body = [c for c in p.cells if c[0] > 0]
         groups = [c for c in body if c[2].get("scope") == "rowgroup"]
