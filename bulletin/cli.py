@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--no-cache", action="store_true",
                    help="load and analyse afresh instead of reusing the stored results "
                    "(build/.cache) of unchanged data, settings and code")
+    b.add_argument("--profile", type=Path, metavar="FILE",
+                   help="also write a cProfile of the build to FILE (read it with "
+                   "`python -m pstats FILE`); the PDF worker process is not in it")
     b.add_argument("--templates", type=Path, default=None, help=argparse.SUPPRESS)
 
     a = _command(sub, "analyse", "compute every statistic and write the numbers files",
@@ -209,10 +212,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return analyse_command(args.edition, args.data, args.out,
                                use_cache=not args.no_cache)
     if args.command == "build":
-        from bulletin.build import build_command
+        from bulletin.build import build_command, profiled
         formats = tuple(x.strip() for x in args.formats.split(",") if x.strip())
-        return build_command(args.edition, args.data, args.out, formats,
-                             use_cache=not args.no_cache, templates_dir=args.templates)
+        build_args = (args.edition, args.data, args.out, formats)
+        options = {"use_cache": not args.no_cache, "templates_dir": args.templates}
+        if args.profile:
+            return profiled(args.profile, build_command, *build_args, **options)
+        return build_command(*build_args, **options)
     if args.command == "diff":
         from bulletin.diff import diff_command
         from bulletin.sides import load_side

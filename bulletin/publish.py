@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -212,12 +212,15 @@ def write_numbers(registry: Registry, out: Path) -> None:
 
 
 def publish(document: Any, registry: Registry, figures: Sequence[Any], out: Path,
-            formats: tuple[str, ...] = FORMATS, published: str | None = None) -> None:
+            formats: tuple[str, ...] = FORMATS, published: str | None = None,
+            pdf: Callable[[], bytes] | None = None) -> None:
     """Every requested output into `out`, all or nothing.
 
     pdf -> bulletin.pdf, html -> bulletin.html, csv -> tables/*.csv, numbers ->
     numbers.csv and numbers.json; the figures (as SVG) come with the PDF or HTML, and
-    the table CSVs with the HTML too, since its tables link to them.
+    the table CSVs with the HTML too, since its tables link to them. `pdf`, where
+    given, supplies the bytes `render_pdf` would make (from the build's PDF worker,
+    which lays the PDF out while the other files are written); the PDF is written last.
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -239,5 +242,6 @@ def publish(document: Any, registry: Registry, figures: Sequence[Any], out: Path
             _write(stage / "bulletin.html", document.html_web)
         if "pdf" in formats:
             _write(stage / "bulletin.pdf",
-                   render_pdf(document.html_print, TEMPLATES_DIR, published))
+                   pdf() if pdf is not None
+                   else render_pdf(document.html_print, TEMPLATES_DIR, published))
 
