@@ -1,102 +1,121 @@
-"""Where a build spends its time: each pipeline stage, and WeasyPrint on its own.
+"""A cold build beside the WeasyPrint floor, its stage split, and builds at scale.
 
-Runs the build of one edition in this process, stage by stage (imports included where
-a stage first needs a library, as in a real cold build), then renders the same print
-HTML with bare WeasyPrint (no sandboxed fetcher, no log checks), tagged and untagged,
-so that the cost of the PDF itself can be told apart from the cost of our own stages.
-Nothing is written outside a temporary folder.
+Prints, in one run:
+- the cold build: `bulletin build --no-cache` in a fresh process, wall time (median of
+  --repeat runs, all outputs, to a temporary folder);
+- the floor: a fresh process that imports WeasyPrint and renders the same print HTML
+  with the same options (presentational hints, pdf/ua-1), nothing else; and the ratio;
+- the stage split of the last cold build (its own report, which adds up to its wall time);
+- with --rows N[,N...]: a build of N cases of replicated demonstration data
+  (benchmarks/make_large.py: the shipped cases repeated with new ids and 5 per cent of
+  yes/no answers flipped), printing rows, seconds and the peak memory of the build's
+  largest process.
 
-    .venv/bin/python benchmarks/bench_build.py [--edition 2018-19] [--data FILE] [--repeat 3]
+    .venv/bin/python benchmarks/bench_build.py [--edition 2018-19] [--repeat 3]
+                                               [--rows 20000,200000]
+
+Run it on a quiet machine: other jobs on the same cores inflate every figure.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+_STAGE = re.compile(r"^  (\S.*?)\s+(\d+\.\d\d) s$")
+# A fresh process: its own peak resident memory (the largest child it waited for).
+_PEAK = ("import resource, subprocess, sys, time\n"
+         "t = time.perf_counter()\n"
+         "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+         "wall = time.perf_counter() - t\n"
+         "sys.stderr.write(r.stderr)\n"
+         "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+         "print(f'{r.returncode} {wall:.3f} {peak:.1f}')\n")
+_FLOOR = ("import sys, weasyprint\n"
+          "html = open(sys.argv[1], encoding='utf-8').read()\n"
+          "doc = weasyprint.HTML(string=html, base_url=sys.argv[2])\n"
+          "doc.render(presentational_hints=True).write_pdf(pdf_variant='pdf/ua-1')\n")
 
 
-def _time(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
+def _measured(cmd: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak MiB, stderr) of `cmd` run in a fresh process."""
+    run = subprocess.run([sys.executable, "-c", _PEAK, *cmd], cwd=ROOT,
+                         capture_output=True, text=True)
+    code, wall, peak = run.stdout.split()
+    if code != "0":
+        sys.exit(f"failed: {' '.join(cmd)}\n{run.stderr}")
+    return float(wall), float(peak), run.stderr
+
+
+def _build(out: Path, edition: str, data: Path | None = None) -> tuple[float, float, str]:
+    cmd = [sys.executable, "-m", "bulletin", "build", "--no-cache", "--edition", edition,
+           "--out", str(out)]
+    if data is not None:
+        cmd += ["--data", str(data)]
+    return _measured(cmd)
+
+
+def _print_html(edition_id: str) -> str:
+    """The build's print HTML, made the way the build makes it."""
+    from bulletin.build import figures_of, gather, previous_registry
+    from bulletin.config import load_edition
+    from bulletin.render import render_bulletin
+
+    edition = load_edition(edition_id)
+    registry = gather(edition, quiet=True)
+    document = render_bulletin(registry, figures_of(registry, edition), edition,
+                               previous_registry(edition))
+    return document.html_print
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--edition", default="2018-19")
-    p.add_argument("--data", type=Path, help="case-level data (default: the edition's)")
-    p.add_argument("--repeat", type=int, default=3,
-                   help="repeats of the bare WeasyPrint renders (median shown)")
+    p.add_argument("--repeat", type=int, default=3, help="runs of each timing (median)")
+    p.add_argument("--rows", default="", help="comma-separated case counts to build at scale")
     args = p.parse_args()
 
-    from bulletin.build import FORMATS, previous_registry
-    from bulletin.config import load_edition
+    from bulletin.render import TEMPLATES_DIR
 
-    times: dict[str, float] = {}
-    t, edition = _time(lambda: load_edition(args.edition))
-    times["config"] = t
-
-    from bulletin.validate import load_valid
-    t, frame = _time(lambda: load_valid(args.data or edition.data_file, edition.analysis))
-    times["load"] = t
-    from bulletin.analysis.run import analyse
-    t, results = _time(lambda: analyse(frame, edition))
-    times["analyse"] = t
-    from bulletin.collect import collect_facts
-    t, registry = _time(lambda: collect_facts(results, edition))
-    times["facts"] = t
-    t, previous = _time(lambda: previous_registry(edition))
-    times["previous"] = t
-    from bulletin.figures import make_figures
-    t, figures = _time(lambda: make_figures(registry, edition))
-    times["figures"] = t
-    from bulletin.render import render_bulletin
-    t, document = _time(lambda: render_bulletin(registry, figures, edition, previous))
-    times["render"] = t
-    from bulletin.publish import TEMPLATES_DIR, publish
-    t, _ = _time(lambda: __import__("weasyprint"))
-    times["(import weasyprint)"] = t  # paid once, by the publish stage in a real build
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / edition.id
-        t, _ = _time(lambda: publish(document, registry, figures, out, FORMATS))
-        times["publish"] = t
-        pdf = out / "bulletin.pdf"
-        size = pdf.stat().st_size
-        from pypdf import PdfReader
-        pages = len(PdfReader(pdf).pages)
+        folder = Path(tmp)
+        builds = [_build(folder / f"cold{i}", args.edition) for i in range(args.repeat)]
+        html_file = folder / "print.html"
+        html_file.write_text(_print_html(args.edition), encoding="utf-8")
+        floors = [_measured([sys.executable, "-c", _FLOOR, str(html_file),
+                             str(TEMPLATES_DIR) + "/"]) for _ in range(args.repeat)]
+        cold = statistics.median(b[0] for b in builds)
+        floor = statistics.median(f[0] for f in floors)
+        print(f"edition {args.edition}, median of {args.repeat}")
+        print(f"  {'cold build (bulletin build --no-cache)':<44}{cold:7.2f} s  "
+              f"peak {max(b[1] for b in builds):6.0f} MiB")
+        print(f"  {'floor (WeasyPrint alone, same HTML+options)':<44}{floor:7.2f} s  "
+              f"peak {max(f[1] for f in floors):6.0f} MiB")
+        print(f"  {'ratio':<44}{cold / floor:7.2f} x   (target at most 1.5, aim 1.3)")
+        print("stage split of the last cold build (its own report):")
+        for line in builds[-1][2].splitlines():
+            m = _STAGE.match(line)
+            if m or line.startswith("  (in parallel"):
+                print("  " + line.strip())
 
-    import weasyprint
+        if args.rows:
+            from make_large import make_large
 
-    base = str(TEMPLATES_DIR) + "/"
-
-    def bare(tagged: bool) -> float:
-        doc = weasyprint.HTML(string=document.html_print, base_url=base)
-        options = {"pdf_variant": "pdf/ua-1"} if tagged else {}
-        return _time(lambda: doc.write_pdf(presentational_hints=True, **options))[0]
-
-    tagged = [bare(True) for _ in range(args.repeat)]
-    untagged = [bare(False) for _ in range(args.repeat)]
-
-    print(f"edition {edition.id}: {len(registry)} facts, {len(figures)} charts, "
-          f"{pages} pages, PDF {size / 1024:.0f} KB")
-    print(f"{'stage':<28}{'seconds':>8}")
-    for name, secs in times.items():
-        print(f"  {name:<26}{secs:8.2f}")
-    print(f"  {'total':<26}{sum(times.values()):8.2f}")
-    print(f"bare WeasyPrint, same print HTML (median of {args.repeat}):")
-    print(f"  {'tagged (pdf/ua-1)':<26}{statistics.median(tagged):8.2f}")
-    print(f"  {'untagged':<26}{statistics.median(untagged):8.2f}")
+            print(f"{'rows':>10}{'seconds':>10}{'peak MiB':>10}")
+            for n in (int(x) for x in args.rows.split(",") if x.strip()):
+                data = make_large(n, folder / f"large-{n}.csv")
+                wall, peak, _ = _build(folder / f"large{n}", args.edition, data)
+                print(f"{n:>10,}{wall:>10.2f}{peak:>10.0f}")
+                data.unlink()
     return 0
 
 
