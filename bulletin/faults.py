@@ -117,7 +117,10 @@ def find_word(text: str, word: str, after: str = "") -> int | None:
     pattern = (re.escape(after) + r"\s*" if after else r"(?<!\w)") + \
         r"(" + re.escape(word) + r")\b"
     m = re.search(pattern, text)
-    return m.start(1) if m else None
+    if m:
+        return m.start(1)
+    i = text.find(word)  # punctuation ("|", "[^1]"), where word boundaries do not apply
+    return i if i >= 0 and word else None
 
 
 def make_fault(filename: str | Path, source: str, lineno: int | None, message: str,

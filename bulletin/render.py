@@ -327,10 +327,18 @@ def render_section(env: Any, name: str, extra: dict[str, Any]) -> str:
     """One section: Jinja, then (for .md.j2) Markdown, with placeholders left in."""
     text = _render(env, name, extra)
     if name.endswith(".md.j2"):
-        import markdown
+        from bulletin.markdown_text import MarkdownFault, to_html
 
-        text = markdown.markdown(text, extensions=["attr_list", "toc", "sane_lists"],
-                                 output_format="html")
+        try:
+            text = to_html(text)
+        except MarkdownFault as exc:
+            filename = str(Path(env.loader.searchpath[0]) / name)
+            source = _source(filename)
+            line = next((i for i, ln in enumerate(source.splitlines(), 1)
+                         if exc.snippet in ln), None)
+            raise TemplateFaults([make_fault(filename, source, line, exc.message,
+                                             exc.suggestion, word=exc.snippet,
+                                             column=None)]) from None
     return text
 
 
