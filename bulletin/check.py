@@ -93,17 +93,40 @@ def template_names(templates_dir: Path, sections: Iterable[str]) -> list[str]:
 
 
 def check_templates(templates_dir: Path, edition: Edition,
-                    registry: Registry | None = None) -> list[Fault]:
-    """Every fault found without running the analysis (see the module's docstring)."""
+                    registry: Registry | None = None,
+                    memo: dict[Any, list[Fault]] | None = None) -> list[Fault]:
+    """Every fault found without running the analysis (see the module's docstring).
+
+    `memo` keeps each template's faults by its text, so that a caller checking again and
+    again (the preview, after every save) re-reads only the templates that changed; it
+    holds for one edition and registry, and the caller clears it when they change."""
     from bulletin.render import make_environment
 
     templates_dir = Path(templates_dir)
     sections, faults = outline_faults(templates_dir)
-    env = make_environment(templates_dir)
-    checker = _Checker(env, templates_dir, edition, registry)
+    checker: _Checker | None = None
+    data = tuple(_read(templates_dir / n) for n in ("quotes.toml", "references.toml"))
     for name in template_names(templates_dir, sections):
-        faults += checker.check(name)
+        source = _read(templates_dir / name)
+        key = (str(templates_dir), name, source, data)
+        if memo is not None and source is not None and key in memo:
+            faults += memo[key]
+            continue
+        if checker is None:
+            checker = _Checker(make_environment(templates_dir), templates_dir, edition,
+                               registry)
+        found = checker.check(name)
+        if memo is not None:
+            memo[key] = found
+        faults += found
     return faults
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def run_check(edition: Edition, templates_dir: Path | None = None,

@@ -172,6 +172,28 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--html", type=Path, metavar="FILE",
                    help="also write the history as an HTML report with a chart per figure")
 
+    w = _command(sub, "preview", "see the bulletin in a browser, updated on every save",
+                 "Serve the HTML edition at http://127.0.0.1:PORT/ (the PDF at "
+                 "/bulletin.pdf) and rebuild on every save: a template change re-renders "
+                 "in a fraction of a second, a data or settings change re-runs the "
+                 "analysis. The open page reloads itself; a broken template shows what is "
+                 "wrong and where until it is fixed. Nothing is written into build/ID. "
+                 "Stop it with Ctrl-C.",
+                 ["preview", "preview --edition 2019-20 --port 8001",
+                  "preview --data /secure/cases.sav --no-open"])
+    _edition_option(w, "to preview")
+    w.add_argument("--data", type=Path, metavar="FILE",
+                   help="case-level data file to use instead of the edition's")
+    w.add_argument("--port", type=int, default=8000, metavar="N",
+                   help="port on 127.0.0.1 to serve on")
+    w.add_argument("--no-open", action="store_true",
+                   help="do not open the preview in a web browser")
+    w.add_argument("--no-cache", action="store_true",
+                   help="analyse afresh at start instead of reusing stored results")
+    w.add_argument("--templates", type=Path, default=None, metavar="DIR",
+                   help="another templates folder to watch and render (testing); "
+                   "default: templates/")
+
     n = _command(sub, "new-edition", "start a new edition file from the latest one",
                  "Copy the latest edition file to editions/ID.toml, point it at its "
                  "previous edition, and blank the yearly details with TODO marks. "
@@ -235,6 +257,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         names, registries = load_editions(ids)
         return history_command(names, registries, prefix=args.prefix, csv_out=args.csv,
                                html_out=args.html)
+
+    if args.command == "preview":
+        from bulletin.preview import preview_command
+        return preview_command(args.edition, args.data, args.port, open_browser=not args.no_open,
+                               use_cache=not args.no_cache, templates_dir=args.templates)
     if args.command == "new-edition":
         from bulletin.config import new_edition_command
         return new_edition_command(args.id)

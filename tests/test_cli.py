@@ -12,8 +12,8 @@ import pytest
 from bulletin.cli import _parser
 from bulletin.config import PROJECT_DIR
 
-COMMANDS = ("build", "analyse", "validate", "check", "demo-data", "diff", "history",
-            "new-edition")
+COMMANDS = ("build", "analyse", "validate", "check", "preview", "demo-data", "diff",
+            "history", "new-edition")
 
 
 def _subparsers():
