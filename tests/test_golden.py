@@ -2,9 +2,11 @@
 
 Every printed cell of Tables 1, 2, B1 and B2 and every fact quoted in the text must come
 out equal at the precision it was printed with, and forward stepwise selection must pick
-the published variables for Tables B3 to B5. The coefficients are printed beside the
-published ones (run with -s to see them); they are not asserted, because the demo data
-reproduces the published selection and tables exactly but the coefficients only closely.
+the published variables for Tables B3 to B5. In those tables every significance mark
+(term and joint test) must be the published one, and every B must lie within a quarter of
+a published standard error of the printed value, both as computed and as printed to two
+places. The coefficients are printed beside the published ones (run with -s to see them);
+the star and gap summary is also printed at the end of the run.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
+from bulletin import words
 from bulletin.analysis.run import analyse
 from bulletin.collect import collect_facts
 from bulletin.config import PACKAGE_DIR, load_edition
@@ -28,6 +31,8 @@ SETTINGS = EDITION.analysis
 JUDGEMENT_COLUMNS = {"sentence": "sentence_implemented", "desistance": "supports_desistance",
                      "safety": "supports_safety"}
 MODELS = {"B3": "sentence_implemented", "B4": "supports_desistance", "B5": "supports_safety"}
+B_GAP = 0.25  # most distance of a B from the printed value, in published SEs
+SE_FLOOR = 0.005  # a published SE printed as 0.00 is below half a unit of the last place
 
 
 def rows(name: str) -> list[dict[str, str]]:
@@ -181,3 +186,47 @@ def test_models_select_the_published_variables(registry: Registry) -> None:
         print(f"{j}: n = {n}; selected {sorted(selected)}")
         assert selected == wanted, j
 
+
+
+class _Summary:
+    """A line for pytest's terminal summary, so the figures show without -s."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        terminalreporter.write_line(self.line)
+
+
+def test_models_reproduce_the_published_stars_and_coefficients(
+        registry: Registry, request: pytest.FixtureRequest) -> None:
+    """Every significance mark of Tables B3 to B5 as published, and every B within a
+    quarter of a published SE of the printed value (as computed and as printed)."""
+    stars_wrong, far, rows_compared = [], [], 0
+    largest, where = 0.0, ""
+    for r in rows("tableB3_B5_regression_models.csv"):
+        j = MODELS[r["model"]]
+        key = f"model.{j}.{r['term']}" + (f".{slug(r['level'])}" if r["level"] else "")
+        name = f"{r['model']} {r['term']}" + (f" = {r['level']}" if r["level"] else "")
+        if r["term"] != "constant":
+            rows_compared += 1
+            ours = words.stars(registry.get(f"{key}.p"))
+            if ours != r["stars"]:
+                stars_wrong.append(f"{name}: {ours or 'none'}, published {r['stars'] or 'none'}")
+        if r["B"]:
+            b, b_pub = registry.value(f"{key}.b"), Decimal(r["B"])
+            se_pub = max(Decimal(r["SE"]), Decimal(str(SE_FLOOR)))
+            gap = max(abs(Decimal(repr(b)) - b_pub), abs(words.round_half_up(b, 2) - b_pub))
+            gap_se = float(gap / se_pub)
+            if gap_se > largest:
+                largest, where = gap_se, name
+            if gap_se > B_GAP:
+                far.append(f"{name}: B = {b:.4f}, published {r['B']} (SE {r['SE']}): "
+                           f"{gap_se:.2f} SE")
+    line = (f"golden models: stars {rows_compared - len(stars_wrong)}/{rows_compared}; "
+            f"largest B gap {largest:.2f} published SE ({where})")
+    print("\n" + line)
+    request.config.pluginmanager.register(_Summary(line), "golden-models-summary")
+    assert rows_compared == 32
+    assert stars_wrong == []
+    assert far == []

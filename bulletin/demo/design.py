@@ -95,6 +95,9 @@ class PublishedModel:
     terms: tuple[Term, ...]
     b: tuple[float, ...]  # per term; the constant last
     se: tuple[float, ...]
+    stars: tuple[str, ...] = ()  # per term as printed ("" for the constant)
+    # the joint Wald test of each categorical variable with several terms, as printed
+    block_stars: tuple[tuple[str, str], ...] = ()
 
 
 def published_models(folder: Path) -> dict[str, PublishedModel]:
@@ -108,13 +111,16 @@ def published_models(folder: Path) -> dict[str, PublishedModel]:
     for outcome, rs in rows.items():
         variables = tuple(dict.fromkeys(r["term"] for r in rs if r["term"] != "constant"))
         coef = {}
+        blocks = []
         for r in rs:
             if r["B"] == "":
+                blocks.append((r["term"], r["stars"]))
                 continue
             level = r["level"].lower() if r["level"] in ("Yes", "No") else r["level"]
-            coef[(r["term"], level)] = (float(r["B"]), float(r["SE"]))
+            coef[(r["term"], level)] = (float(r["B"]), float(r["SE"]), r["stars"])
         terms = [t for v in variables for t in terms_of(v)]
-        b = [coef[(t.variable, t.level)][0] for t in terms] + [coef[("constant", "")][0]]
-        se = [coef[(t.variable, t.level)][1] for t in terms] + [coef[("constant", "")][1]]
-        out[outcome] = PublishedModel(outcome, variables, tuple(terms), tuple(b), tuple(se))
+        keys = [(t.variable, t.level) for t in terms] + [("constant", "")]
+        out[outcome] = PublishedModel(
+            outcome, variables, tuple(terms), tuple(coef[k][0] for k in keys),
+            tuple(coef[k][1] for k in keys), tuple(coef[k][2] for k in keys), tuple(blocks))
     return out

@@ -42,12 +42,18 @@ from bulletin.demo.design import (
     terms_of,
 )
 from bulletin.demo.population import CASELOAD_BANDS, QUESTIONS, Population, rng_for
+from bulletin.demo.significance import coefficient_targets
 from bulletin.demo.spec import Bounds, YearSpec
 from bulletin.demo.targets import JUDGED_IN, JUDGEMENTS, Targets
 from bulletin.schema import NO, NOT_APPLICABLE, YES
 
 CORRELATION = 0.6  # latent correlation of successive judgements of one case
 SOFT_PENALTY = 4.0  # cost of one case outside a soft sub-group band (a case's own cost <= 1)
+# Careful rounding: prices per squared unit (a published SE of an own coefficient's move,
+# a case off a published cell count, a score SD of another candidate, a point of gap).
+OWN_WEIGHT, CELL_WEIGHT, OTHER_WEIGHT, GAP_WEIGHT = 2000.0, 1.0, 1.0, 1.0
+ROOM_REF = 0.2  # terms with less room than this (SEs to a limit) weigh up to 100 times more
+ROUNDING_SWAPS = 400  # most swaps while rounding (each must lower the cost)
 
 
 def caseload_band(caseload: np.ndarray) -> np.ndarray:
@@ -71,6 +77,7 @@ class JudgementProgram:
     def __init__(self, pop: Population, t: Targets, judgement: str, model: PublishedModel,
                  bounds: Bounds) -> None:
         self.judgement = judgement
+        self.bounds = bounds
         vals = analysis_values(pop.cols)
         vals["caseload_band"] = caseload_band(pop.cols["caseload"])
         judged = pop.interviewed & np.isin(pop.cls, JUDGED_IN[judgement])
@@ -110,7 +117,16 @@ class JudgementProgram:
             beta[names.index(name)] += f * model.se[names.index(name)]
         beta[-1] += self._constant_shift(x, beta, t.yes_total[judgement] / len(self.rows),
                                          model.se[-1], bounds.constant_shift_se)
+        self.room = np.full(len(beta), np.inf)
+        if bounds.stars:  # move the target so that our SEs give the published stars
+            preferred = beta.copy()
+            for _ in range(2):  # the covariance at the target, then once more
+                w0 = expit(x @ beta) * (1 - expit(x @ beta))
+                cov = np.linalg.inv(x.T @ (x * w0[:, None]))
+                beta, self.room = coefficient_targets(model, preferred, cov)
+        self.target = beta
         self.beta = beta
+        self.x_listwise = x
         p = np.round(expit(x @ beta), 12)
         self.p_listwise = p
         w = p * (1 - p)
@@ -139,6 +155,9 @@ class JudgementProgram:
         a_sc[:, self.listwise] = rows_sc
         centre = rows_sc @ p
         lim = np.concatenate([own_lim, other_lim])
+        # One unit of each score row: a published SE (own), a score SD (other candidates).
+        self.sc_unit = np.concatenate([se_pub, np.sqrt(np.diag(g))])
+        self.n_own = len(own_lim)
         self.a_sc = np.round(a_sc, 12)
         self.lo_sc = np.round(centre - lim, 9)
         self.hi_sc = np.round(centre + lim, 9)
@@ -233,13 +252,65 @@ class JudgementProgram:
                          bounds=(0, 1), method="highs")
         if lp.x is None:
             raise RuntimeError(f"{self.judgement}: no outcome meets every target ({lp.message})")
-        # Round, keeping the judgement's total exact: the fractional cases nearest 1 win.
         x = np.round(lp.x[: len(self.rows)], 9)
         y = (x > 1 - 1e-7).astype(int)
         frac = np.flatnonzero((x > 1e-7) & (x <= 1 - 1e-7))
+        self.fractional = len(frac)
+        if self.bounds.careful_rounding and len(frac):
+            return self._round_to_scores(y, frac, x)
+        # Round, keeping the judgement's total exact: the fractional cases nearest 1 win.
         need = int(self.b_eq[-1]) - int(y.sum())
         y[frac[np.lexsort((frac, -x[frac]))][:need]] = 1
-        self.fractional = len(frac)
+        return y
+
+    def _round_to_scores(self, y: np.ndarray, frac: np.ndarray, x_lp: np.ndarray) -> np.ndarray:
+        """Round the linear program's solution so the model's scores stay at their targets.
+
+        Rounding a few dozen fractional cases one way or the other moves the model's own
+        scores by a few units: a tenth of a standard error or more on the fitted
+        coefficients. Starting from the plain rounding (the total exact), the judgements of
+        two cases, one yes and one no, are swapped while that lowers a quadratic price:
+        each own coefficient's one-step move from its target (dearest), each published cell
+        count's miss (which `repair` could still fix by moving covariate values), and
+        small prices for moving the other candidates' scores and the outside gaps away
+        from the linear program's values. Any two of the judgement's cases may swap, so
+        the coefficients can be met closely; the best swap comes first, ties by case
+        order, so the result is deterministic.
+        """
+        need = int(self.b_eq[-1]) - int(y.sum())
+        y = y.copy()
+        y[frac[np.lexsort((frac, -x_lp[frac]))][:need]] = 1
+        n_cells = len(self.a_eq) - 1
+        own = np.arange(len(self.a_sc)) < self.n_own
+        centre_sc = (self.lo_sc + self.hi_sc) / 2
+        rows = np.vstack([self.a_eq[:-1], self.a_sc, self.a_gap])
+        goal = np.concatenate([self.b_eq[:-1], np.where(own, centre_sc, self.a_sc @ x_lp),
+                               self.a_gap @ x_lp])
+        # The terms with least room to their limits are held closest.
+        focus = np.ones(len(self.a_sc))
+        focus[: self.n_own] = np.clip((ROOM_REF / np.maximum(self.room, 1e-3)) ** 2, 1, 100)
+        scale = np.concatenate([np.full(n_cells, np.sqrt(CELL_WEIGHT)),
+                                np.where(own, np.sqrt(OWN_WEIGHT * focus), np.sqrt(OTHER_WEIGHT))
+                                / self.sc_unit,
+                                np.full(len(self.a_gap), np.sqrt(GAP_WEIGHT) / 0.01)])
+        a = rows * scale[:, None]
+        target = goal * scale
+        gram = np.round(a.T @ a, 9)
+        norm2 = np.diag(gram).copy()
+        e = a @ y - target
+        for _ in range(ROUNDING_SWAPS):
+            ones, zeros = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+            ea = np.round(e @ a, 9)
+            # price change of y_i: 1 -> 0 and y_j: 0 -> 1 is |a_j - a_i|^2 + 2 e.(a_j - a_i)
+            change = (norm2[ones][:, None] + norm2[zeros][None, :]
+                      - 2 * gram[np.ix_(ones, zeros)]
+                      - 2 * ea[ones][:, None] + 2 * ea[zeros][None, :])
+            best = int(np.argmin(change))
+            if not change.flat[best] < -1e-6:
+                break
+            i, j = ones[best // len(zeros)], zeros[best % len(zeros)]
+            y[i], y[j] = 0, 1
+            e = e - a[:, i] + a[:, j]
         return y
 
     def _solve_soft(self, c: np.ndarray, a: np.ndarray, lo: np.ndarray,

@@ -324,11 +324,12 @@ def build_population(t: Targets, spec: YearSpec) -> Population:
             score = score - 0.3 * (cl_fill - 50) / 15
         if q == "skills_knowledge":
             score = score + lat.skills_grade * po
-        mscore = lat.missing_concentration * miss_prop + r.normal(size=n_all)
+        mscore = (lat.missing_concentration * miss_prop + r.normal(size=n_all)
+                  + lat.missing_hvh * (rosh == "High/Very high"))
         if q == "relationships_harm":
-            mscore = mscore + 0.6 * (rosh == "Low") + 2.0 * (cls != "sds")
+            mscore = mscore + lat.missing_low_harm * (rosh == "Low") + 2.0 * (cls != "sds")
         if q == "relationships_desistance":
-            mscore = mscore + 1.5 * (cls == "sd") + 0.8 * (rosh == "Low")
+            mscore = mscore + 1.5 * (cls == "sd") + lat.missing_low_desistance * (rosh == "Low")
         latent[q] = score
         answers = col()
         for c in CLASSES:

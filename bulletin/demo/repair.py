@@ -24,7 +24,7 @@ from bulletin.demo.targets import JUDGED_IN, JUDGEMENTS, Targets
 from bulletin.schema import NOT_APPLICABLE
 
 MISSING_COST = 4.0  # moving a case into or out of "missing" changes the listwise sample
-LISTWISE_COST = 2.0  # ... and so does changing a listwise case's value (the model's data)
+LISTWISE_COST = 20.0  # ... and so does changing a listwise case's value (the model's data)
 
 
 def cell_variables(t: Targets) -> list[str]:
@@ -64,7 +64,11 @@ def _repair_variable(pop: Population, t: Targets, variable: str,
     levels = list(t.level_counts[variable]) + [""]
     judged = pop.interviewed & (pop.cls != "none")
     rows = np.flatnonzero(judged)
-    listwise = complete_mask(vals)
+    # Cases whose value of this variable the models see: complete on every other
+    # candidate, so in the listwise sample (or entering it if a blank gets a value).
+    own = "caseload" if variable == "caseload_band" else variable
+    listwise = complete_mask({k: (np.full(len(x), "x", dtype=object) if k == own else x)
+                              for k, x in vals.items()})
     pattern = np.array(["".join(pop.cols[j][i][:1] for j in JUDGEMENTS) for i in rows])
     keys = [(pop.cls[i], pattern[k], pop.cols["provider_type"][i]) for k, i in enumerate(rows)]
     groups = sorted(set(keys))
@@ -75,19 +79,20 @@ def _repair_variable(pop: Population, t: Targets, variable: str,
     l_of = np.array([li.get(v[i], li[""]) for i in rows])
     n0 = np.zeros((len(groups), nl))
     np.add.at(n0, (g_of, l_of), 1)
-    lw_share = np.zeros((len(groups), nl))
-    np.add.at(lw_share, (g_of, l_of), listwise[rows].astype(float))
-    lw_share = np.divide(lw_share, n0, out=np.zeros_like(n0), where=n0 > 0)
+    n_in = np.zeros((len(groups), nl))  # such cases, per group and level
+    np.add.at(n_in, (g_of, l_of), listwise[rows].astype(float))
 
-    nv = len(groups) * nl  # N = n0 + u - w, with u, w >= 0 integer
+    # N = n0 + u - w_out - w_in, all >= 0 integer: u cases move in, w_out cases the models
+    # do not see move out, w_in cases they see move out (dear).
+    nv = len(groups) * nl
     def idx(g: int, lv: int) -> int:
         return g * nl + lv
 
     a_rows, lo, hi = [], [], []
 
     def add(coef: np.ndarray, rhs: float) -> None:
-        # coef applies to N; in terms of (u, w): coef @ (u - w) = rhs - coef @ n0
-        a_rows.append(np.concatenate([coef, -coef]))
+        # coef applies to N; in terms of the moves: coef @ (u - w) = rhs - coef @ n0
+        a_rows.append(np.concatenate([coef, -coef, -coef]))
         lo.append(rhs - coef @ n0.ravel())
         hi.append(rhs - coef @ n0.ravel())
 
@@ -109,17 +114,19 @@ def _repair_variable(pop: Population, t: Targets, variable: str,
             coef = np.zeros(nv)
             coef[[idx(g, li[level]) for g in yes_groups]] = 1
             add(coef, t.yes[(variable, level, j)])
-    cost = np.ones((len(groups), nl)) + LISTWISE_COST * lw_share
+    cost = np.ones((len(groups), nl))
     cost[:, li[""]] = MISSING_COST
     cost = cost.ravel()
     a = sparse.csr_array(np.array(a_rows))
-    res = milp(c=np.concatenate([cost, cost]), integrality=np.ones(2 * nv),
-               bounds=VarBounds(np.zeros(2 * nv), np.concatenate([np.full(nv, np.inf),
-                                                                  n0.ravel()])),
+    res = milp(c=np.concatenate([cost, cost, cost + LISTWISE_COST]),
+               integrality=np.ones(3 * nv),
+               bounds=VarBounds(np.zeros(3 * nv), np.concatenate([
+                   np.full(nv, np.inf), (n0 - n_in).ravel(), n_in.ravel()])),
                constraints=LinearConstraint(a, lo, hi))
     if res.x is None:
         raise RuntimeError(f"{variable}: no move of values meets the published cells")
-    target = n0 + (np.round(res.x[:nv]) - np.round(res.x[nv:])).reshape(n0.shape)
+    moves = np.round(res.x).reshape(3, *n0.shape)
+    target = n0 + moves[0] - moves[1] - moves[2]
     moved = 0
     for g in range(len(groups)):
         diff = target[g] - n0[g]
@@ -129,7 +136,7 @@ def _repair_variable(pop: Population, t: Targets, variable: str,
         donors: list[int] = []
         for lv in np.flatnonzero(diff < 0):
             at = members[l_of[g_of == g] == lv]
-            # Prefer cases outside the listwise sample, then a seeded random order.
+            # Prefer cases the models do not see, then a seeded random order.
             order = at[np.lexsort((r.permutation(len(at)), listwise[at]))]
             donors += [int(x) for x in order[: int(-diff[lv])]]
         receivers = [int(lv) for lv in np.flatnonzero(diff > 0) for _ in range(int(diff[lv]))]
