@@ -150,3 +150,48 @@ def test_the_error_page_shows_file_line_marker_and_suggestion() -> None:
     assert "({{ skills | percent }}) told us" in page
     assert " " * 13 + "^" * 7 in page
     assert "Did you mean &#x27;pct&#x27;?" in page
+
+
+def test_each_change_redoes_only_what_it_needs(tmp_path: Path) -> None:
+    """A template save re-renders; a data file save re-analyses; other files do nothing."""
+    from bulletin.config import DEFAULTS_FILE, EDITIONS_DIR, load_edition
+    from bulletin.preview import Preview, _Analysis
+
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, templates)
+    data = tmp_path / "data" / "cases.csv"
+    data.parent.mkdir()
+    data.write_text("a,b\n1,2\n", encoding="utf-8")
+    (data.parent / "notes.txt").write_text("x", encoding="utf-8")
+    preview = Preview(None, None, templates, log=lambda text: None)
+    preview.analysis = _Analysis(load_edition("2018-19"), None, None, (), (data.resolve(),))
+    assert preview.kind_of(templates / SKILLS) == "render"
+    assert preview.kind_of(templates / "print.css") == "render"
+    assert preview.kind_of(EDITIONS_DIR / "2018-19.toml") == "analyse"
+    assert preview.kind_of(DEFAULTS_FILE) == "analyse"
+    assert preview.kind_of(data) == "analyse"
+    assert preview.kind_of(data.parent / "notes.txt") is None
+    assert preview.kind_of(templates / "sections" / ".07-skills.md.j2.swp") is None
+
+    calls: list[str] = []
+    preview.render = lambda: calls.append("render")  # type: ignore[method-assign]
+    preview.analyse = lambda: calls.append("analyse")  # type: ignore[method-assign]
+    import threading
+
+    stop = threading.Event()
+    watcher = threading.Thread(target=preview.watch, args=(stop,), daemon=True)
+    watcher.start()
+    try:
+        time.sleep(0.5)
+        (data.parent / "notes.txt").write_text("changed", encoding="utf-8")
+        time.sleep(0.6)
+        assert calls == []
+        skills = templates / SKILLS
+        skills.write_text(skills.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        assert _until(lambda: calls == ["render"], 10) is not None, calls
+        data.write_text("a,b\n1,3\n", encoding="utf-8")
+        assert _until(lambda: calls == ["render", "analyse"], 10) is not None, calls
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    assert not watcher.is_alive()
