@@ -103,12 +103,20 @@ def _parser() -> argparse.ArgumentParser:
     v = _command(sub, "validate", "check a case-level data file and report every problem",
                  "Check a data file against the schema and the edition's question list, "
                  "and list every problem at once with its file, row, column, the value "
-                 "found and what was expected. Exit code 0 when the file is clean, 2 "
+                 "found and what was expected. With --edition and no FILE, check that "
+                 "edition's own data file, and with --edition also its previous edition's "
+                 "file and data, which a build reads too. Exit code 0 when all is clean, 2 "
                  "otherwise. docs/data.md describes the columns.",
-                 ["validate cases.csv", "validate cases.sav --edition 2019-20"])
-    v.add_argument("file", type=Path, metavar="FILE",
-                   help="the data file to check (.csv, .xlsx, .sav or .parquet)")
-    _edition_option(v, "whose question list and codings apply")
+                 ["validate cases.csv", "validate cases.sav --edition 2019-20",
+                  "validate --edition 2019-20", "validate big.csv --max-mib 4096"])
+    v.add_argument("file", type=Path, metavar="FILE", nargs="?",
+                   help="the data file to check (.csv, .xlsx, .sav or .parquet); "
+                   "default with --edition: that edition's data file")
+    _edition_option(v, "whose question list and codings apply; its data file and "
+                    "its previous edition are checked too")
+    v.add_argument("--max-mib", type=int, default=None, metavar="MIB",
+                   help="refuse a data file larger than this many MiB; default: the "
+                   "max_data_mib setting (1024)")
 
     d = _command(sub, "demo-data", "write the synthetic demonstration data set",
                  "Write the synthetic case-level data that reproduces the published "
@@ -225,7 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         from bulletin.validate import validate_command
-        return validate_command(args.file, args.edition)
+        if args.max_mib is not None and args.max_mib < 1:
+            raise BulletinError(f"--max-mib: found {args.max_mib}; expected a whole number "
+                                "of MiB, at least 1")
+        return validate_command(args.file, args.edition, args.max_mib)
     if args.command == "demo-data":
         from bulletin.demo import demo_data_command
         return demo_data_command(args.out, args.edition, regenerate=args.regenerate)

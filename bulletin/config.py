@@ -89,6 +89,7 @@ class AnalysisSettings:
     min_count: int = 5
     unreliable_base: int = 30
     caseload_threshold: int = 50  # "officers with more than N cases" in the narrative
+    max_data_mib: int = 1024  # a larger data file is refused before it is read
 
     @property
     def question_keys(self) -> tuple[str, ...]:
@@ -304,6 +305,10 @@ def _analysis(raw: dict[str, Any], r: _Reader) -> AnalysisSettings | None:
     if threshold is not None and threshold < 1:
         r.fault("key 'analysis.caseload_threshold' is too small", "a whole number of cases",
                 threshold)
+    max_mib = r.get(raw, "max_data_mib", int, "a whole number of MiB, at least 1", 1024, w)
+    if max_mib is not None and max_mib < 1:
+        r.fault("key 'analysis.max_data_mib' is too small", "a whole number of MiB, at "
+                "least 1", max_mib)
     candidates = _strings(r, raw, "candidates", w)
     case_variables = _strings(r, raw, "case_variables", w)
     reference = r.get(raw, "reference", dict, "a table of variable = \"reference level\"",
@@ -319,7 +324,7 @@ def _analysis(raw: dict[str, Any], r: _Reader) -> AnalysisSettings | None:
         case_variables=case_variables, reference=tuple(sorted(reference.items())),
         bands=bands, groupings=groupings, pin=pin, pout=pout,
         removal_test=removal, min_count=min_count, unreliable_base=unreliable,
-        caseload_threshold=threshold,
+        caseload_threshold=threshold, max_data_mib=max_mib,
     )
 
 
@@ -344,8 +349,8 @@ def id_problem(edition_id: str) -> str | None:
 # Every key [analysis] may hold: an edition may override any of them, and a key outside
 # this list is a mistake (a misspelt min_count would otherwise leave the default in force).
 ANALYSIS_KEYS = ("pin", "pout", "removal_test", "min_count", "unreliable_base",
-                 "caseload_threshold", "candidates", "case_variables", "reference", "bands",
-                 "groupings", "judgements", "questions")
+                 "caseload_threshold", "max_data_mib", "candidates", "case_variables",
+                 "reference", "bands", "groupings", "judgements", "questions")
 KNOWN_KEYS = ("id", "number", "title", "series", "authors", "fieldwork_start",
               "fieldwork_end", "published", "data", "previous", "analysis")
 

@@ -6,6 +6,11 @@ error per run. Nothing unrecognised becomes a silent blank: a code that is not k
 an error. The checks are written out here rather than with a frame-checking library
 because each message has to quote the raw cell and the row as the analyst sees it
 (line of the CSV, spreadsheet row, SPSS case), which only the loader knows.
+
+The loader hands over each column as codes into its distinct values, so every check
+here interprets a distinct value once and then works on whole columns of codes: a
+file of 200,000 cases is checked in a few seconds and in little more memory than the
+frame it becomes.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -24,9 +30,23 @@ import numpy as np
 import pandas as pd
 
 from bulletin import schema
-from bulletin.config import AnalysisSettings, default_settings, load_edition
+from bulletin.config import (
+    AnalysisSettings,
+    Edition,
+    default_settings,
+    load_edition,
+    previous_path,
+)
 from bulletin.errors import BulletinError, Problem
-from bulletin.load import DataProblem, RawTable, UserMissing, column_ref, read_table
+from bulletin.load import (
+    DataProblem,
+    Formula,
+    RawTable,
+    UserMissing,
+    column_ref,
+    read_table,
+)
+from bulletin.sufficiency import sufficiency_problems
 
 SHOW_PER_KIND = 50  # problems printed per kind; the rest are counted, never hidden
 
@@ -39,6 +59,8 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("columns-extra", "Columns not used"),
     ("row-length", "Rows with the wrong number of values"),
     ("blank", "Required values left blank"),
+    ("control", "Control characters in cells"),
+    ("not-data", "Spreadsheet errors, formulas without a result, and NULL"),
     ("code", "Unknown codes"),
     ("number", "Not a number"),
     ("whole-number", "Not a whole number"),
@@ -47,6 +69,7 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("duplicate-id", "Case ids used more than once"),
     ("interview", "Interview details on a case without an RO interview"),
     ("provider", "Provider-level inconsistencies"),
+    ("model", "Too little data for the tables and models"),
     ("other", "Other problems"),
 )
 _HEADINGS = dict(KINDS)
@@ -73,10 +96,13 @@ class DataError(BulletinError):
 
 # --- public API -----------------------------------------------------------------------
 
-def load_valid(path: Path, settings: AnalysisSettings) -> pd.DataFrame:
-    """The checked canonical frame, or `DataError` (a `BulletinError`) with every problem."""
-    table = read_table(path)
-    frame, problems = check(table, settings)
+def load_valid(path: Path, settings: AnalysisSettings, models: bool = True) -> pd.DataFrame:
+    """The checked canonical frame, or `DataError` (a `BulletinError`) with every problem.
+
+    `models=False` leaves out the check that the data suffice for the models (a test of
+    how a few cells are read need not hold a whole year's variety)."""
+    table = read_table(path, settings.max_data_mib)
+    frame, problems = check(table, settings, models)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise DataError(f"{path}: {_count(len(errors), 'error')} in the data file",
@@ -89,33 +115,77 @@ def load_valid(path: Path, settings: AnalysisSettings) -> pd.DataFrame:
     return frame
 
 
-def validate_command(path: Path, edition: str | None) -> int:
-    """The `validate` subcommand: print every problem; 0 when clean, 2 when not."""
-    settings = load_edition(edition).analysis if edition else default_settings()
-    table = read_table(path)
+def validate_command(path: Path | None, edition: str | None,
+                     max_mib: int | None = None) -> int:
+    """The `validate` subcommand: print every problem; 0 when clean, 2 when not.
+
+    With --edition it checks everything a build of that edition reads: the edition file,
+    its data file (or `path`), last year's edition file and last year's data file."""
+    ed = load_edition(edition) if edition else None
+    settings = ed.analysis if ed else default_settings()
+    if path is None:
+        if ed is None:
+            raise BulletinError("validate: give a data file, or --edition ID to check that "
+                                "edition's own data file")
+        path = ed.data_file
+    limit = max_mib or settings.max_data_mib
+    if ed is not None and path == ed.data_file and not path.exists():
+        raise BulletinError(f"edition {ed.id}'s data file {path} not found; expected the "
+                            f"file named by 'data' in {ed.source_file}")
+    table = read_table(path, limit)
     _frame, problems = check(table, settings)
+    print(format_report(table, problems))
+    code = 2 if any(p.severity == "error" for p in problems) else 0
+    if ed is not None and ed.previous:
+        code = max(code, _validate_previous(ed, max_mib))
+    return code
+
+
+def _validate_previous(edition: Edition, max_mib: int | None) -> int:
+    """Last year's edition file and data, which a build reads for its year-on-year
+    wording: a fault there is named as last year's, so it is not mistaken for this one's."""
+    last = f"previous edition {edition.previous}"
+    path = previous_path(edition)
+    try:
+        previous = load_edition(path)
+    except BulletinError as exc:
+        raise BulletinError(f"{last} ({path}): {exc}", exc.problems) from None
+    data = previous.data_file
+    if not data.exists():
+        raise BulletinError(f"{last}'s data file {data} not found; expected the file named "
+                            f"by 'data' in {path} (a build of {edition.id} reads it for the "
+                            "comparison with last year)")
+    try:
+        table = read_table(data, max_mib or previous.analysis.max_data_mib)
+    except BulletinError as exc:
+        raise BulletinError(f"{last}'s data file: {exc}", exc.problems) from None
+    _frame, problems = check(table, previous.analysis)
+    print(f"\n{last}'s data file:")
     print(format_report(table, problems))
     return 2 if any(p.severity == "error" for p in problems) else 0
 
 
-def check(table: RawTable, settings: AnalysisSettings
+def check(table: RawTable, settings: AnalysisSettings, models: bool = True
           ) -> tuple[pd.DataFrame | None, tuple[Problem, ...]]:
     """Every problem in the table, and the canonical frame if there are no errors."""
     cols = schema.columns(settings)
     problems: list[Problem] = list(table.problems)
     where, column_problems = _match_columns(table, cols)
     problems += column_problems
-    parsed: dict[str, list[object]] = {}
-    bad: dict[str, set[int]] = {}
+    parsed: dict[str, Parsed] = {}
     for col in cols:
         if col.name in where:
-            values, faults, failed = _parse_column(table, where[col.name], col)
-            parsed[col.name], bad[col.name] = values, failed
+            parsed[col.name], faults = _parse_column(table, where[col.name], col)
             problems += faults
-    problems += _required(table, where, cols, parsed, bad)
+    problems += _required(table, where, cols, parsed)
     problems += _interview(table, where, cols, parsed)
     problems += _duplicate_ids(table, where, parsed)
-    problems += _providers(table, where, parsed, bad)
+    problems += _providers(table, where, parsed)
+    if models and not any(p.severity == "error" for p in problems):
+        written = {name: table.header[j] for name, j in where.items()}
+        coded = {name: (c.codes, c.values.tolist()) for name, c in parsed.items()}
+        whole = {c.name for c in cols if c.kind == "integer"}
+        problems += sufficiency_problems(coded, whole, settings, table.file, written)
     if any(p.severity == "error" for p in problems):
         return None, tuple(problems)
     return _frame(cols, parsed), tuple(problems)
@@ -204,6 +274,8 @@ def _text(value: object) -> str:
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
+    if isinstance(value, Formula):
+        return value.text
     if isinstance(value, UserMissing):
         shown = _text(value.value)
         return f"{shown} ({value.label})" if value.label else shown
@@ -329,46 +401,93 @@ def _parse_month(value: object) -> Outcome:
     return None, "month", "not a month written YYYY-MM", expected, hint
 
 
-def _cache_key(value: object) -> object:
-    try:
-        hash(value)
-    except TypeError:
-        return (type(value).__name__, repr(value))
-    return (type(value).__name__, value)
+# Excel's error values: a formula that failed, or a value pasted from one.
+EXCEL_ERRORS = ("#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!",
+                "#SPILL!", "#CALC!", "#GETTING_DATA")
+_NOT_DATA = {e.casefold(): e for e in EXCEL_ERRORS} | {"null": "NULL"}
+# Control characters other than tab, line feed and carriage return (which are spacing).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CELL_EXPECTED = "a value from docs/data.md, or an empty cell where a blank is allowed"
+
+
+def _cell_fault(value: object) -> Outcome | None:
+    """Cells that are not data in any column: control characters, Excel error values,
+    formulas saved without a result, and NULL. Each would otherwise pass as a name or
+    read as blank and change the figures without a word."""
+    if isinstance(value, Formula):
+        return (None, "not-data", "a formula with no saved result (the workbook was "
+                "written by a program that does not calculate formulas)",
+                "a value: open the file in Excel and save it again, or paste the values", "")
+    if not isinstance(value, str):
+        return None
+    control = _CONTROL.search(value)
+    if control:
+        code = ord(control.group())
+        return (None, "control", f"a control character (U+{code:04X}) in the cell",
+                "text without control characters; check the export, or retype the cell", "")
+    word = _NOT_DATA.get(value.strip().casefold())
+    if word == "NULL":
+        return (None, "not-data", "NULL is a database's empty marker, not a value",
+                _CELL_EXPECTED, "")
+    if word:
+        return (None, "not-data", f"an Excel error value ({word}), not data",
+                _CELL_EXPECTED + "; correct the formula or the value it came from", "")
+    return None
+
+
+@dataclass
+class Parsed:
+    """A column interpreted: `codes[i]` indexes `values` (canonical values), -1 where the
+    cell is blank or missing or was reported as a fault (`failed`)."""
+
+    codes: np.ndarray
+    values: np.ndarray
+    failed: np.ndarray
+
+    def known(self) -> np.ndarray:
+        return self.codes >= 0
+
+    def equals(self, value: object) -> np.ndarray:
+        hits = [k for k, v in enumerate(self.values.tolist()) if v == value]
+        return np.isin(self.codes, hits) if hits else np.zeros(len(self.codes), dtype=bool)
+
+    def at(self, i: int) -> object:
+        code = self.codes[i]
+        return None if code < 0 else self.values[code]
+
+    def full(self) -> np.ndarray:
+        """One canonical value (or None) per row, as an object array."""
+        lookup = np.empty(len(self.values) + 1, dtype=object)
+        lookup[:-1] = self.values
+        return lookup[self.codes]
 
 
 def _parse_column(table: RawTable, j: int, col: schema.Column
-                  ) -> tuple[list[object], list[Problem], set[int]]:
-    """Each distinct raw value is interpreted once (files repeat a few codes many times);
-    pandas' factorize finds the distinct values, so a large file stays quick."""
+                  ) -> tuple[Parsed, list[Problem]]:
+    """Each distinct raw value is interpreted once (files repeat a few codes many times),
+    then the outcome is spread over the rows by their codes."""
     parse = _parser(col)
-    column = table.columns[j]
-    if set(map(type, column)) <= {str, type(None)}:
-        keys: Iterable[object] = column
-    else:  # 1, 1.0 and True are equal in Python but are different cells here
-        keys = [None if v is None else _cache_key(v) for v in column]
-    codes, uniques = pd.factorize(pd.Series(list(keys), dtype=object))
-    seen = np.flatnonzero(codes >= 0)
-    _, position = np.unique(codes[seen], return_index=True)
-    first = seen[position]  # the first row holding each distinct value
-    outcomes = [parse(column[i]) for i in first]
-    lookup = np.empty(len(outcomes) + 1, dtype=object)  # the last entry serves code -1
+    cells = table.columns[j]
+    outcomes = [_cell_fault(v) or parse(v) for v in cells.values[:-1].tolist()]
+    canonical: dict[object, int] = {}
+    to_canonical = np.full(len(outcomes) + 1, -1, dtype=np.int32)  # the last serves -1
     for u, outcome in enumerate(outcomes):
-        lookup[u] = outcome[0]
-    values = lookup[codes].tolist()
+        if outcome[0] is not None:
+            to_canonical[u] = canonical.setdefault(outcome[0], len(canonical))
+    values = np.empty(len(canonical), dtype=object)
+    values[:] = list(canonical)
     faulty = [u for u, outcome in enumerate(outcomes) if outcome[1] is not None]
+    failed = (np.isin(cells.codes, faulty) if faulty
+              else np.zeros(len(cells.codes), dtype=bool))
     problems: list[Problem] = []
-    failed: set[int] = set()
-    if faulty:
-        written = table.header[j]
-        for i in np.flatnonzero(np.isin(codes, faulty)).tolist():
-            _, kind, message, expected, hint = outcomes[codes[i]]
-            failed.add(i)
-            problems.append(DataProblem(
-                table.file, message, expected, row=table.rows[i], column=col.name,
-                written=written, value=_show(column[i]), place=table.place(i), kind=kind,
-                hint=hint))
-    return values, problems, failed
+    written = table.header[j]
+    for i in np.flatnonzero(failed).tolist():
+        _, kind, message, expected, hint = outcomes[cells.codes[i]]
+        problems.append(DataProblem(
+            table.file, message, expected, row=table.rows[i], column=col.name,
+            written=written, value=_show(cells[i]), place=table.place(i), kind=kind,
+            hint=hint))
+    return Parsed(to_canonical[cells.codes], values, failed), problems
 
 
 def _written(table: RawTable, where: dict[str, int], name: str) -> str:
@@ -379,7 +498,7 @@ def _written(table: RawTable, where: dict[str, int], name: str) -> str:
 # --- rows -----------------------------------------------------------------------------
 
 def _required(table: RawTable, where: dict[str, int], cols: Iterable[schema.Column],
-              parsed: dict[str, list[object]], bad: dict[str, set[int]]) -> list[Problem]:
+              parsed: dict[str, Parsed]) -> list[Problem]:
     problems: list[Problem] = []
     for col in cols:
         if col.blank_allowed or col.name not in parsed:
@@ -387,16 +506,17 @@ def _required(table: RawTable, where: dict[str, int], cols: Iterable[schema.Colu
         j = where[col.name]
         expected = (describe_codes(col) if col.kind == "category"
                     else "a value: " + col.description.split(". ")[0].rstrip("."))
-        blank = [i for i, value in enumerate(parsed[col.name])
-                 if value is None and i not in bad[col.name]]
+        column = parsed[col.name]
+        blank = np.flatnonzero(~column.known() & ~column.failed).tolist()
         if len(blank) > 1 and len(blank) == table.n_rows:  # one message, not thousands
             problems.append(DataProblem(
                 table.file, f"a required column is blank on every row "
                 f"({_count(len(blank), 'row')})", expected, column=col.name,
                 written=table.header[j], kind="blank"))
             continue
+        cells = table.columns[j]
         for i in blank:
-            raw = table.columns[j][i]
+            raw = cells[i]
             problems.append(DataProblem(
                 table.file, "a required value is blank or missing", expected,
                 row=table.rows[i], column=col.name, written=table.header[j],
@@ -406,22 +526,23 @@ def _required(table: RawTable, where: dict[str, int], cols: Iterable[schema.Colu
 
 
 def _interview(table: RawTable, where: dict[str, int], cols: Iterable[schema.Column],
-               parsed: dict[str, list[object]]) -> list[Problem]:
+               parsed: dict[str, Parsed]) -> list[Problem]:
     """Interview details must be blank when the RO was not interviewed. "Not applicable"
     there is read as blank: without an interview no question applied."""
     if "ro_interviewed" not in parsed:
         return []
     fields = [c for c in cols if c.needs_interview and c.name in parsed]
+    not_interviewed = parsed["ro_interviewed"].equals(schema.NO)
     found: dict[int, list[tuple[schema.Column, object]]] = defaultdict(list)
     for col in fields:
-        values = parsed[col.name]
+        column = parsed[col.name]
+        filled = not_interviewed & column.known()
+        if not filled.any():
+            continue
+        na = filled & column.equals(schema.NOT_APPLICABLE)
+        column.codes[na] = -1
         raw = table.columns[where[col.name]]
-        for i, interviewed in enumerate(parsed["ro_interviewed"]):
-            if interviewed != schema.NO or values[i] is None:
-                continue
-            if values[i] == schema.NOT_APPLICABLE:
-                values[i] = None
-                continue
+        for i in np.flatnonzero(filled & ~na).tolist():
             found[i].append((col, raw[i]))
     problems: list[Problem] = []
     j_ro = where["ro_interviewed"]
@@ -451,88 +572,122 @@ def _at(table: RawTable, i: int) -> str:
     return f"row {table.rows[i]}" + (f" ({place})" if place else "")
 
 
+def _first_rows(codes: np.ndarray, size: int) -> np.ndarray:
+    """The first row holding each code 0..size-1 (-1 where a code never occurs)."""
+    first = np.full(size, -1, dtype=np.int64)
+    present = np.flatnonzero(codes >= 0)
+    found, position = np.unique(codes[present], return_index=True)
+    first[found] = present[position]
+    return first
+
+
 def _duplicate_ids(table: RawTable, where: dict[str, int],
-                   parsed: dict[str, list[object]]) -> list[Problem]:
+                   parsed: dict[str, Parsed]) -> list[Problem]:
     if "case_id" not in parsed:
         return []
-    first: dict[object, int] = {}
+    ids = parsed["case_id"]
+    first = _first_rows(ids.codes, len(ids.values))
+    again = ids.known()
+    again[first[first >= 0]] = False
     problems: list[Problem] = []
-    for i, case in enumerate(parsed["case_id"]):
-        if case is None:
-            continue
-        if case in first:
-            problems.append(DataProblem(
-                table.file, f"case id also used in {_at(table, first[case])}",
-                "a different case id on every row", row=table.rows[i], column="case_id",
-                written=_written(table, where, "case_id"),
-                value=_show(case), place=table.place(i), kind="duplicate-id"))
-        else:
-            first[case] = i
+    for i in np.flatnonzero(again).tolist():
+        case = ids.at(i)
+        problems.append(DataProblem(
+            table.file, f"case id also used in {_at(table, int(first[ids.codes[i]]))}",
+            "a different case id on every row", row=table.rows[i], column="case_id",
+            written=_written(table, where, "case_id"),
+            value=_show(case), place=table.place(i), kind="duplicate-id"))
     return problems
 
 
-def _providers(table: RawTable, where: dict[str, int], parsed: dict[str, list[object]],
-               bad: dict[str, set[int]]) -> list[Problem]:
+def _groups(keys: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Rows counted by every combination of codes in `keys`, with each group's first row,
+    groups in the order their first rows come in the file."""
+    frame = pd.DataFrame(keys)
+    frame["row"] = np.arange(len(frame))
+    out = frame.groupby(list(keys), sort=False)["row"].agg(["size", "min"]).reset_index()
+    return out.sort_values("min", kind="stable").reset_index(drop=True)
+
+
+def _providers(table: RawTable, where: dict[str, int],
+               parsed: dict[str, Parsed]) -> list[Problem]:
     """A provider (name and type together) has one report month and one spelling."""
     if "provider" not in parsed or "provider_type" not in parsed:
         return []
     names, types = parsed["provider"], parsed["provider_type"]
+    both = names.known() & types.known()
+    rows = np.flatnonzero(both)
     problems: list[Problem] = []
-    spellings: dict[tuple[str, object], dict[str, list[int]]] = defaultdict(dict)
-    for i, (name, kind) in enumerate(zip(names, types, strict=True)):
-        if name is not None and kind is not None:
-            spellings[(str(name).casefold(), kind)].setdefault(str(name), []).append(i)
-    for (_, kind), spelt in spellings.items():
-        if len(spelt) > 1:
-            ordered = sorted(spelt.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
-            odd = ordered[1][1][0]
-            problems.append(DataProblem(
-                table.file, f"the {kind} provider is written in {len(spelt)} ways: "
-                + "; ".join(f"'{s}' in {_count(len(rows), 'row')} (first {_at(table, rows[0])})"
-                            for s, rows in ordered),
-                "one spelling per provider", row=table.rows[odd], column="provider",
-                written=_written(table, where, "provider"),
-                value=_show(names[odd]), place=table.place(odd), kind="provider"))
+    folded_of = pd.factorize(np.array([str(v).casefold() for v in names.values.tolist()],
+                                      dtype=object))[0] if len(names.values) else np.empty(0)
+    groups = _groups({"fold": np.asarray(folded_of, dtype=np.int64)[names.codes[rows]],
+                      "type": types.codes[rows], "name": names.codes[rows]})
+    groups["min"] = rows[groups["min"].to_numpy()]
+    by_fold = groups.groupby(["fold", "type"], sort=False)
+    order = by_fold["min"].min().sort_values(kind="stable").index
+    for key in order:
+        spelt = by_fold.get_group(key)
+        if len(spelt) < 2:
+            continue
+        kind = types.values[key[1]]
+        ordered = sorted(((str(names.values[n]), int(size), int(first)) for n, size, first
+                          in zip(spelt["name"], spelt["size"], spelt["min"], strict=True)),
+                         key=lambda t: (-t[1], t[2]))
+        odd = ordered[1][2]
+        problems.append(DataProblem(
+            table.file, f"the {kind} provider is written in {len(ordered)} ways: "
+            + "; ".join(f"'{s}' in {_count(n, 'row')} (first {_at(table, first)})"
+                        for s, n, first in ordered),
+            "one spelling per provider", row=table.rows[odd], column="provider",
+            written=_written(table, where, "provider"),
+            value=_show(names.at(odd)), place=table.place(odd), kind="provider"))
     if "report_month" not in parsed:
         return problems
-    months: dict[tuple[object, object], dict[object, list[int]]] = defaultdict(dict)
-    unreadable = bad["report_month"]  # already reported; not a blank month
-    for i, (name, kind, month) in enumerate(zip(names, types, parsed["report_month"],
-                                                strict=True)):
-        if name is not None and kind is not None and i not in unreadable:
-            months[(name, kind)].setdefault(month, []).append(i)
-    for (name, kind), by_month in months.items():
-        known = sorted(((m, rows) for m, rows in by_month.items() if m is not None),
-                       key=lambda kv: (-len(kv[1]), kv[1][0]))
-        listed = "; ".join(f"{m} in {_count(len(rows), 'row')} (first {_at(table, rows[0])})"
-                           for m, rows in known)
+    months = parsed["report_month"]
+    rows = np.flatnonzero(both & ~months.failed)  # unreadable months already reported
+    groups = _groups({"name": names.codes[rows], "type": types.codes[rows],
+                      "month": months.codes[rows]})
+    groups["min"] = rows[groups["min"].to_numpy()]
+    by_provider = groups.groupby(["name", "type"], sort=False)
+    order = by_provider["min"].min().sort_values(kind="stable").index
+    for key in order:
+        group = by_provider.get_group(key)
+        name, kind = names.values[key[0]], types.values[key[1]]
+        known = sorted(((months.values[m], int(size), int(first)) for m, size, first
+                        in zip(group["month"], group["size"], group["min"], strict=True)
+                        if m >= 0), key=lambda t: (-t[1], t[2]))
+        listed = "; ".join(f"{m} in {_count(n, 'row')} (first {_at(table, first)})"
+                           for m, n, first in known)
+        blank = group[group["month"] < 0]
         if len(known) > 1:
-            odd = known[1][1][0]
+            odd = known[1][2]
             problems.append(DataProblem(
                 table.file, f"provider '{name}' ({kind}) has {len(known)} report months: "
                 f"{listed}", "one report month per provider", row=table.rows[odd],
                 column="report_month", written=_written(table, where, "report_month"),
                 value=str(known[1][0]), place=table.place(odd),
                 kind="provider"))
-        elif known and None in by_month:
-            blank = by_month[None]
+        elif known and len(blank):
+            count, first = int(blank["size"].iloc[0]), int(blank["min"].iloc[0])
             problems.append(DataProblem(
-                table.file, f"report_month is blank in {_count(len(blank), 'row')} of "
+                table.file, f"report_month is blank in {_count(count, 'row')} of "
                 f"provider '{name}' ({kind}) but {listed}",
-                "the same report month on every row of a provider", row=table.rows[blank[0]],
+                "the same report month on every row of a provider", row=table.rows[first],
                 column="report_month", written=_written(table, where, "report_month"),
-                place=table.place(blank[0]), severity="warning",
+                place=table.place(first), severity="warning",
                 kind="provider"))
     return problems
 
 
 # --- output ---------------------------------------------------------------------------
 
-def _frame(cols: tuple[schema.Column, ...], parsed: dict[str, list[object]]) -> pd.DataFrame:
+def _frame(cols: tuple[schema.Column, ...], parsed: dict[str, Parsed]) -> pd.DataFrame:
+    """Canonical text as pandas' string type and whole numbers as nullable integers, one
+    column at a time so that only one column of Python objects exists at once."""
     data = {}
     for col in cols:
         dtype = "Int64" if col.kind == "integer" else "str"
-        data[col.name] = pd.array(parsed[col.name], dtype=dtype)
+        data[col.name] = pd.array(parsed[col.name].full(), dtype=dtype)
     return pd.DataFrame(data, columns=[c.name for c in cols])
 
 
