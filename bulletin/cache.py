@@ -124,7 +124,10 @@ def inputs_key(edition: Edition, data: Path | None = None, *,
     for i, ed in enumerate(_editions(edition)):
         source = ed.source_file.read_bytes() if ed.source_file else repr(ed).encode()
         feed(f"edition {i}", source)
-        feed(f"data {i}", Path(data if (i == 0 and data) else ed.data_file).read_bytes())
+        path = Path(data if (i == 0 and data) else ed.data_file)
+        if not path.is_file():  # a pipe would block, a device never end: load refuses them
+            raise OSError(f"{path}: not a regular file")
+        feed(f"data {i}", path.read_bytes())
     for path in code_files(package_dir):
         feed(f"code {path.relative_to(package_dir).as_posix()}", path.read_bytes())
     for lib in LIBRARIES:
@@ -210,7 +213,10 @@ class AnalysisCache:
              compute: Callable[[], Any]) -> Any:
         if not self.enabled:
             return compute()
-        key = self.key(edition, data)
+        try:
+            key = self.key(edition, data)
+        except OSError:  # a data file that cannot be read: computing says which and why
+            return compute()
         found = self._read(key, kind)
         if found is not None:
             self.hits.append(f"{kind} {edition.id}")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pyreadstat
 import pytest
 
 from bulletin.errors import BulletinError
-from bulletin.load import UserMissing, read_table
+from bulletin.load import Formula, UserMissing, read_table
 
 FIXTURES = Path(__file__).parent / "fixtures"
 sys.path.insert(0, str(FIXTURES))
@@ -230,3 +231,47 @@ def test_csv_header_with_trailing_unnamed_columns(tmp_path: Path) -> None:
     assert table.columns[-2][1] == "remark" and table.columns[-1][1] is None
     assert [p.message for p in table.problems] == [
         "column 34 has values but no name in the header; it is ignored"]
+
+
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    with pytest.raises(BulletinError, match="is a named pipe"):
+        read_table(pipe)  # would block for ever if it were opened for reading
+    with pytest.raises(BulletinError, match="is a character device"):
+        read_table("/dev/zero")
+
+
+def test_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_bytes(GOOD.read_bytes() * 500)  # about 1.2 MiB
+    with pytest.raises(BulletinError, match=r"is 1\.\d MiB, more than the limit of 1 MiB"):
+        read_table(path, max_mib=1)
+    assert read_table(path, max_mib=2).n_rows > 12  # the same file under a higher limit
+
+
+def test_a_nul_byte_in_a_cell_is_kept_for_validation(tmp_path: Path) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_text(GOOD.read_text().replace("Wales", "Wales\x00", 1))
+    table = read_table(path)
+    assert "Wales\x00" in table.columns[1]  # reported there, not read as a binary file
+
+
+def test_excel_error_cells_formulas_and_na_text_are_kept_as_written(tmp_path: Path) -> None:
+    rows: list[dict[str, object]] = fx.good_rows()
+    rows[0]["gender"] = "#N/A"  # openpyxl writes this as an error cell
+    rows[1]["age"] = "=1+1"  # a formula saved without its result
+    rows[2]["relationships_harm"] = "N/A"
+    path = tmp_path / "cells.xlsx"
+    write_xlsx(path, rows)
+    table = read_table(path)
+    assert table.columns[fx.NAMES.index("gender")][0] == "#N/A"
+    assert table.columns[fx.NAMES.index("age")][1] == Formula("=1+1")
+    assert table.columns[fx.NAMES.index("relationships_harm")][2] == "N/A"
+
+
+def test_columns_hold_each_distinct_value_once() -> None:
+    table = read_table(GOOD)
+    provider = table.columns[1]
+    assert provider.distinct == 2 and len(provider) == 12
+    assert provider[5:7] == ("Essex", "Wales") and list(provider)[-1] == "Wales"

@@ -499,3 +499,59 @@ def test_the_shipped_demonstration_data_validates_clean(
     lines = [x for x in DEMO.read_text().splitlines() if x and not x.startswith("#")]
     assert len(frame) == len(lines) - 1
     assert frame["case_id"].is_unique
+
+
+def test_validate_an_edition_checks_its_data_and_last_years(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--edition", "2019-20"]) == 0
+    out = capsys.readouterr().out
+    assert "demo-2019-20.csv: CSV file" in out
+    assert "previous edition 2018-19's data file:" in out and "demo-2018-19.csv" in out
+
+
+def test_validate_needs_a_file_or_an_edition(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate"]) == 2
+    assert "give a data file, or --edition" in capsys.readouterr().err
+
+
+def test_na_text_in_a_workbook_reads_as_in_a_csv(tmp_path: Path) -> None:
+    rows: list[dict[str, object]] = fx.good_rows()
+    rows[0]["relationships_harm"] = "N/A"  # an answer in this column, as in a CSV
+    rows[0]["gender"] = "NA"  # missing elsewhere
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(rows[0]))
+    for row in rows:
+        sheet.append(list(row.values()))
+    path = tmp_path / "na.xlsx"
+    book.save(path)
+    frame = load_valid(path, SETTINGS, models=False)
+    assert frame.loc[0, "relationships_harm"] == schema.NOT_APPLICABLE
+    assert pd.isna(frame.loc[0, "gender"])
+
+
+@pytest.mark.parametrize(("cell", "kind", "text"), [
+    ("Wal\x07es", "Control characters in cells", "control character (U+0007)"),
+    ("#DIV/0!", "Spreadsheet errors", "Excel error value (#DIV/0!)"),
+    (" null ", "Spreadsheet errors", "NULL is a database's empty marker"),
+])
+def test_cells_that_are_never_data(tmp_path: Path, cell: str, kind: str, text: str,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    rows = fx.good_rows()
+    rows[6]["provider"] = cell  # a free-text column, where any other text is a name
+    path = tmp_path / "cell.csv"
+    path.write_text(rows_to_csv(rows))
+    assert main(["validate", str(path)]) == 2
+    out = capsys.readouterr().out
+    [line] = problem_lines(out)
+    assert kind in out
+    assert "row 7 (line 8 of the file), column 'provider': " in line and text in line
+    assert repr(cell) in line
+
+
+def test_the_frame_does_not_depend_on_how_rows_are_chunked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import bulletin.load
+    whole = load_valid(DEMO, SETTINGS)
+    monkeypatch.setattr(bulletin.load, "_CHUNK", 7)  # many chunks, codes merged across them
+    pd.testing.assert_frame_equal(load_valid(DEMO, SETTINGS), whole)
