@@ -3,9 +3,11 @@
     .venv/bin/python benchmarks/compare_models.py [--data FILE] [--edition ID]
 
 For each model: the cases used, the variables selected against the published ones,
-the selection path, and every published row with our B, SE and odds ratio beside the
-published values and the gap in published standard errors. Also prints how long the
-analysis stage took.
+the selection path, and every published row with our B, SE, odds ratio and significance
+stars beside the published values and the gap in published standard errors (the larger of
+the gap as computed and as printed to two places; an SE printed as 0.00 counts as 0.005).
+Ends with the count of matching stars and the largest gap, and how long the analysis
+stage took.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+from bulletin import words  # noqa: E402
 from bulletin.analysis.run import analyse  # noqa: E402
 from bulletin.collect import collect_facts  # noqa: E402
 from bulletin.config import PACKAGE_DIR, load_edition  # noqa: E402
@@ -26,6 +29,7 @@ from bulletin.facts import Registry, slug  # noqa: E402
 from bulletin.validate import load_valid  # noqa: E402
 
 PUBLISHED = PACKAGE_DIR / "reference" / "hmip_2020_01" / "tableB3_B5_regression_models.csv"
+SE_FLOOR = 0.005  # a published SE printed as 0.00 is below half a unit of the last place
 
 
 def _f(x: object, width: int = 8, places: int = 2) -> str:
@@ -34,7 +38,17 @@ def _f(x: object, width: int = 8, places: int = 2) -> str:
     return f"{x:{width}.{places}f}"
 
 
+def gap_in_se(b: float, row: dict[str, str]) -> float:
+    """Distance of our B from the printed one in published SEs, as computed or as printed
+    to two places, whichever is larger."""
+    b_pub = float(row["B"])
+    printed = float(words.round_half_up(b, 2))
+    return max(abs(b - b_pub), abs(printed - b_pub)) / max(float(row["SE"]), SE_FLOOR)
+
+
 def report(registry: Registry, published: list[dict[str, str]]) -> str:
+    stars_same = stars_rows = 0
+    largest, where = 0.0, ""
     by_model: dict[str, list[dict[str, str]]] = {}
     for r in published:
         by_model.setdefault(r["model"], []).append(r)
@@ -58,25 +72,34 @@ def report(registry: Registry, published: list[dict[str, str]]) -> str:
             k += 1
         out.append("  path      : " + "; ".join(path))
         out.append(f"  {'row':<40}{'B':>8}{'pub B':>8}{'SE':>8}{'pub SE':>8}{'OR':>8}"
-                   f"{'pub OR':>8}{'gap/SE':>8}")
+                   f"{'pub OR':>8}{'gap/SE':>8}{'stars':>6}{'pub':>5}")
         for r in prows:
             key = f"{head}.{r['term']}" + (f".{slug(r['level'])}" if r["level"] else "")
             name = r["term"] + (f" = {r['level']}" if r["level"] else "")
+            p = registry.get(f"{key}.p")
+            ours = "" if r["term"] == "constant" else words.stars(p) if p is not None else "?"
+            if r["term"] != "constant":
+                stars_rows += 1
+                stars_same += ours == r["stars"]
+            mark = f"{ours or '-':>6}{r['stars'] or '-':>5}" + \
+                ("" if ours == r["stars"] else "  <- differs")
             if not r["B"]:  # the overall test on the reference row
-                p = registry.get(f"{key}.p")
                 shown = "-" if p is None else f"p = {p.value:.3g}"
                 out.append(f"  {name + ' (ref ' + r['reference_level'] + ')':<40}"
-                           f"{'overall Wald ' + shown:>40}   published {r['stars']}")
+                           f"{'overall Wald ' + shown:>56}{mark}")
                 continue
             vals = {s: registry.get(f"{key}.{s}") for s in ("b", "se", "odds_ratio")}
             vals = {s: (f.value if f else None) for s, f in vals.items()}
-            gap = (abs(vals["b"] - float(r["B"])) / float(r["SE"])
-                   if vals["b"] is not None and float(r["SE"]) > 0 else None)
+            gap = gap_in_se(vals["b"], r) if vals["b"] is not None else None
+            if gap is not None and gap > largest:
+                largest, where = gap, f"{model} {name}"
             out.append(f"  {name[:39]:<40}{_f(vals['b'])}{_f(float(r['B']))}"
                        f"{_f(vals['se'])}{_f(float(r['SE']))}{_f(vals['odds_ratio'])}"
                        f"{_f(float(r['odds_ratio'])) if r['odds_ratio'] else _f(None)}"
-                       f"{_f(gap)}")
+                       f"{_f(gap)}{mark}")
         out.append("")
+    out.append(f"stars {stars_same}/{stars_rows}; largest B gap {largest:.2f} published SE "
+               f"({where})")
     return "\n".join(out)
 
 
