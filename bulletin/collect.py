@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bulletin.analysis.cluster import ALPHA, RobustModel, RobustTerm
 from bulletin.analysis.logit import Term
 from bulletin.analysis.models import ModelResult
 from bulletin.analysis.run import AnalysisResults
+from bulletin.analysis.stability import Stability
 from bulletin.config import AnalysisSettings, Edition
 from bulletin.facts import Registry, RegistryBuilder, slug
 
@@ -194,6 +196,55 @@ def _model_notes(b: RegistryBuilder, m: ModelResult, names: _Names) -> None:
                  "text")
 
 
+def _stability(b: RegistryBuilder, st: Stability, names: _Names) -> None:
+    head, title = f"stability.{st.judgement}", f"Model of {names.j(st.judgement)}"
+    b.number(f"{head}.resamples", st.resamples,
+             f"{title}: bootstrap resamples on which the stepwise selection was rerun "
+             "(the base of the selection shares)", "count")
+    b.number(f"{head}.failed", st.failed,
+             f"{title}: bootstrap resamples on which the selection could not be run "
+             "(left out of the shares)", "count")
+    for v in st.candidates:
+        b.number(f"{head}.{v}.share", st.share(v),
+                 f"{title}: share of bootstrap resamples whose selection includes "
+                 f"{_words(v)} (0 to 1)")
+    b.number(f"{head}.exact_set.share", st.exact_share,
+             f"{title}: share of bootstrap resamples selecting exactly the published "
+             "variables (0 to 1)")
+
+
+def _robust_term(b: RegistryBuilder, key: str, what: str, t: RobustTerm) -> None:
+    b.number(f"{key}.se", t.se, f"{what}: standard error of B clustered by provider "
+             "(CR1)", "coefficient")
+    b.number(f"{key}.p", t.p, f"{what}: p of the Wald test with standard errors clustered "
+             "by provider", "p_value")
+
+
+def _robust(b: RegistryBuilder, r: RobustModel, names: _Names) -> None:
+    head, title = f"robust.{r.judgement}", f"Model of {names.j(r.judgement)}"
+    b.number(f"{head}.clusters", r.clusters,
+             f"{title}: providers (clusters) among the cases used", "count")
+    for t in r.terms:
+        level = "" if t.level is None else f".{slug(t.level)}"
+        what = f"{title}, {_words(t.variable)}" + (f" = {t.level}" if t.level else "")
+        _robust_term(b, f"{head}.{t.variable}{level}", what, t)
+    _robust_term(b, f"{head}.constant", f"{title}, constant", r.constant)
+    for blk in r.blocks:
+        what = f"{title}, {_words(blk.variable)}, overall"
+        b.number(f"{head}.{blk.variable}.wald", blk.wald,
+                 f"{what} Wald statistic with standard errors clustered by provider",
+                 "statistic")
+        b.number(f"{head}.{blk.variable}.df", blk.df, f"{what} Wald test df")
+        b.number(f"{head}.{blk.variable}.p", blk.p,
+                 f"{what} Wald test p with standard errors clustered by provider", "p_value")
+    b.number(f"{head}.changed", ", ".join(r.changed) or None,
+             f"{title}: variables whose significance at p < {ALPHA} differs with standard "
+             "errors clustered by provider, in model order (empty: none)", "text")
+    b.number(f"{head}.changed_count", len(r.changed),
+             f"{title}: number of variables whose significance at p < {ALPHA} differs with "
+             "standard errors clustered by provider", "count")
+
+
 def collect_facts(results: AnalysisResults, edition: Edition) -> Registry:
     """Every statistic of the bulletin under its key, with disclosure control applied."""
     s = edition.analysis
@@ -210,4 +261,11 @@ def collect_facts(results: AnalysisResults, edition: Edition) -> Registry:
     for m in results.models:
         _model(b, m, names)
         _model_notes(b, m, names)
+    for st in results.stability:
+        _stability(b, st, names)
+    for r in results.robust:
+        _robust(b, r, names)
+    if results.robust:
+        b.number("robust.alpha", ALPHA, "Significance level at which a change of "
+                 "significance under provider clustering is reported", "p_value")
     return b.build()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import os
 import re
 import sys
 import tomllib
@@ -90,6 +91,10 @@ class AnalysisSettings:
     unreliable_base: int = 30
     caseload_threshold: int = 50  # "officers with more than N cases" in the narrative
     max_data_mib: int = 1024  # a larger data file is refused before it is read
+    # Bootstrap check of the stepwise selection: resamples per model (0: not run) and
+    # the seed every resample's random stream is derived from.
+    stability_resamples: int = 200
+    stability_seed: int = 20200201
 
     @property
     def question_keys(self) -> tuple[str, ...]:
@@ -281,6 +286,27 @@ def _groupings(r: _Reader, raw: dict[str, Any]) -> tuple[Grouping, ...]:
     return tuple(out)
 
 
+# Overrides analysis.stability_resamples: the test suite builds the bulletin many times and
+# sets a small number here, so that the bootstrap check runs (in parallel, as in a
+# publication build) without costing minutes per build. The number used is in the
+# numbers file and printed in the bulletin, and a note on stderr says it was overridden.
+RESAMPLES_ENV = "BULLETIN_STABILITY_RESAMPLES"
+
+
+def _resamples_override(r: _Reader, resamples: int | None) -> int | None:
+    text = os.environ.get(RESAMPLES_ENV, "").strip()
+    if not text:
+        return resamples
+    if not text.isdigit():
+        r.fault(f"environment variable {RESAMPLES_ENV} is not a whole number",
+                "a whole number of resamples (0: none), or unset", text)
+        return resamples
+    if int(text) != resamples:
+        print(f"note: {RESAMPLES_ENV}={text} overrides analysis.stability_resamples "
+              f"({resamples})", file=sys.stderr)
+    return int(text)
+
+
 def _analysis(raw: dict[str, Any], r: _Reader) -> AnalysisSettings | None:
     before = len(r.problems)
     w = "analysis."
@@ -309,6 +335,16 @@ def _analysis(raw: dict[str, Any], r: _Reader) -> AnalysisSettings | None:
     if max_mib is not None and max_mib < 1:
         r.fault("key 'analysis.max_data_mib' is too small", "a whole number of MiB, at "
                 "least 1", max_mib)
+    resamples = r.get(raw, "stability_resamples", int, "a whole number of resamples (0: none)",
+                      200, w)
+    if resamples is not None and resamples < 0:
+        r.fault("key 'analysis.stability_resamples' is negative",
+                "a whole number of resamples (0: none)", resamples)
+    resamples = _resamples_override(r, resamples)
+    seed = r.get(raw, "stability_seed", int, "a whole number of 0 or more", 20200201, w)
+    if seed is not None and seed < 0:
+        r.fault("key 'analysis.stability_seed' is negative", "a whole number of 0 or more",
+                seed)
     candidates = _strings(r, raw, "candidates", w)
     case_variables = _strings(r, raw, "case_variables", w)
     reference = r.get(raw, "reference", dict, "a table of variable = \"reference level\"",
@@ -324,7 +360,8 @@ def _analysis(raw: dict[str, Any], r: _Reader) -> AnalysisSettings | None:
         case_variables=case_variables, reference=tuple(sorted(reference.items())),
         bands=bands, groupings=groupings, pin=pin, pout=pout,
         removal_test=removal, min_count=min_count, unreliable_base=unreliable,
-        caseload_threshold=threshold, max_data_mib=max_mib,
+        caseload_threshold=threshold, max_data_mib=max_mib, stability_resamples=resamples,
+        stability_seed=seed,
     )
 
 
@@ -349,8 +386,9 @@ def id_problem(edition_id: str) -> str | None:
 # Every key [analysis] may hold: an edition may override any of them, and a key outside
 # this list is a mistake (a misspelt min_count would otherwise leave the default in force).
 ANALYSIS_KEYS = ("pin", "pout", "removal_test", "min_count", "unreliable_base",
-                 "caseload_threshold", "max_data_mib", "candidates", "case_variables",
-                 "reference", "bands", "groupings", "judgements", "questions")
+                 "caseload_threshold", "max_data_mib", "stability_resamples",
+                 "stability_seed", "candidates", "case_variables", "reference", "bands",
+                 "groupings", "judgements", "questions")
 KNOWN_KEYS = ("id", "number", "title", "series", "authors", "fieldwork_start",
               "fieldwork_end", "published", "data", "previous", "analysis")
 

@@ -20,6 +20,15 @@ key, <k> a row or step number from 1, <nn> a two-digit provider number from 01.
   model.<j>.constant.b|se|wald|p
   model.<j>.step.<k>.variable|action|statistic|df|p
   model.<j>.term.<k>.variable|level|kind    print order of the model tables' rows
+  stability.<j>.<variable>.share           share (0-1) of bootstrap resamples whose
+                                            stepwise selection includes the candidate
+  stability.<j>.exact_set.share             share selecting exactly the published set
+  stability.<j>.resamples|failed            resamples run (the shares' base) / not runnable
+  robust.<j>.<variable>[.<level>].se|p      standard error clustered by provider, its p
+  robust.<j>.<variable>.wald|df|p           a several-level variable's overall test, ditto
+  robust.<j>.constant.se|p
+  robust.<j>.clusters|changed|changed_count providers; variables whose significance changes
+  robust.alpha                              the level at which a change is judged
   a1.<nn>.provider|provider_type|report_month|cases|interviews          Annex A
   fact.<name>[.<part>...]                   facts quoted in the text
 

@@ -563,13 +563,126 @@ def model_table(registry: Registry, edition: Edition, labels: Labels, index: int
                  row_classes=tuple(classes))
 
 
+# -- checks of the models: selection stability and provider clustering -------------------
+
+def _model_order(edition: Edition) -> list[str]:
+    """Candidates as the model tables order them: case and officer variables, then the
+    interview answers, each in candidate order."""
+    a = edition.analysis
+    questions = set(a.question_keys)
+    return [v for v in a.candidates if v not in questions] + \
+        [v for v in a.candidates if v in questions]
+
+
+def check_numbers(edition: Edition) -> tuple[str, str]:
+    """Numbers of the stability and cluster-robust tables: after the model tables."""
+    after = 3 + len(edition.analysis.judgements)
+    return f"B{after}", f"B{after + 1}"
+
+
+def stability_table(registry: Registry, edition: Edition, labels: Labels) -> Table:
+    number = check_numbers(edition)[0]
+    c = _Cells(registry, f"Table {number}")
+    judgements = edition.analysis.judgements
+    chosen = {j.key: set(str(c.get(f"model.{j.key}.selected").value or "").split(", "))
+              for j in judgements}
+    rows: list[tuple[str, ...]] = []
+    for v in _model_order(edition):
+        cells = [labels.variable(v)]
+        for j in judgements:
+            cells += ["Yes" if v in chosen[j.key] else "",
+                      c.fixed(c.get(f"stability.{j.key}.{v}.share"))]
+        rows.append(tuple(cells))
+    last = ["Exactly the published variables"]
+    for j in judgements:
+        last += ["", c.fixed(c.get(f"stability.{j.key}.exact_set.share"))]
+    rows.append(tuple(last))
+    top, sub = ["Variable"], [""]
+    for j in judgements:
+        top += [j.short, j.short]
+        sub += ["In model", "Share selected"]
+    counts = {words.num(c.get(f"stability.{j.key}.resamples")) for j in judgements}
+    notes = [f"Share of {' / '.join(sorted(counts))} bootstrap resamples of each model's "
+             "cases in which forward stepwise selection, with the published settings, "
+             "chose the variable; the last row is the share choosing exactly the "
+             "variables of the published model (in model: the variable is in Tables "
+             f"B3 to B{2 + len(judgements)})."]
+    failed = [(j, c.get(f"stability.{j.key}.failed")) for j in judgements]
+    failed = [(j, f) for j, f in failed if f.value]
+    if failed:
+        notes.append("Resamples on which the selection could not be run, left out: " +
+                     "; ".join(f"{j.short.lower()} {words.num(f)}" for j, f in failed) + ".")
+    text_cols = frozenset(range(1, 1 + 2 * len(judgements), 2))
+    return Table(f"table{number}", number,
+                 "Stability of the stepwise selection over bootstrap resamples",
+                 (tuple(top), tuple(sub)), tuple(rows), c.notes(edition, notes),
+                 row_classes=tuple([""] * (len(rows) - 1) + ["constant"]),
+                 text_cols=text_cols)
+
+
+def robust_table(registry: Registry, edition: Edition, labels: Labels) -> Table:
+    number = check_numbers(edition)[1]
+    c = _Cells(registry, f"Table {number}")
+    rows: list[tuple[str, ...]] = []
+    classes: list[str] = []
+    changed: list[str] = []
+    for j in edition.analysis.judgements:
+        head, robust = f"model.{j.key}", f"robust.{j.key}"
+        for kind, var, level in _model_terms(registry, j.key):
+            label = "Constant" if kind == "constant" else labels.variable(var)
+            if kind == "block":
+                rows.append((j.short, label, "Overall", "", "",
+                             c.stars(c.opt(f"{head}.{var}.p")), "",
+                             c.stars(c.opt(f"{robust}.{var}.p"))))
+                classes.append("block-test")
+                continue
+            part = f".{var}" + (f".{slug(level)}" if kind == "level" else "")
+            rows.append((j.short, label, _cap(level) if kind == "level" else "",
+                         c.fixed(c.get(f"{head}{part}.b"), 3),
+                         c.fixed(c.get(f"{head}{part}.se"), 3),
+                         c.stars(c.opt(f"{head}{part}.p")),
+                         c.fixed(c.get(f"{robust}{part}.se"), 3),
+                         c.stars(c.opt(f"{robust}{part}.p"))))
+            classes.append(kind if kind == "constant" else "")
+        names = c.get(f"{robust}.changed").value
+        if names:
+            changed += [f"{labels.variable(v)} ({j.short.lower()})"
+                        for v in str(names).split(", ")]
+    clusters = {words.num(c.get(f"robust.{j.key}.clusters"))
+                for j in edition.analysis.judgements}
+    alpha = words.pval(c.get("robust.alpha"))
+    last = f"B{2 + len(edition.analysis.judgements)}"
+    notes = [STAR_KEY,
+             f"B, SE and Sig. as in Tables B3 to {last} (here to three decimals). Robust SE: "
+             "standard error allowing for cases clustered within the "
+             f"{' / '.join(sorted(clusters))} providers (sandwich estimator with the usual "
+             "small-sample correction); "
+             "Robust sig.: significance with it. 'Overall' rows test all categories of a "
+             "variable together.",
+             ("Variables whose significance at p < " + alpha + " changes with clustering: "
+              + "; ".join(changed) + ".") if changed else
+             f"No variable's significance at p < {alpha} changes with clustering."]
+    return Table(f"table{number}", number,
+                 "Logistic regression models with standard errors clustered by provider",
+                 (("Model", "Variable", "Category", "B", "SE", "Sig.", "Robust SE",
+                   "Robust sig."),), tuple(rows), c.notes(edition, notes),
+                 row_header_cols=3, row_classes=tuple(classes))
+
+
 def build_tables(registry: Registry, edition: Edition, labels: Labels | None = None
                  ) -> tuple[Table, ...]:
-    """Tables 1, 2, A1 and B1-B5 (one model table per judgement), in print order."""
+    """Tables 1, 2, A1 and B1-B5 (one model table per judgement), in print order; then,
+    where the registry holds them, the checks of the models (selection stability and
+    standard errors clustered by provider)."""
     labels = labels if labels is not None else load_labels()
     out = [table1(registry, edition, labels), table2(registry, edition, labels),
            tableA1(registry, edition, labels), tableB1(registry, edition, labels),
            tableB2(registry, edition, labels)]
     out += [model_table(registry, edition, labels, i)
             for i in range(len(edition.analysis.judgements))]
+    judgements = edition.analysis.judgement_keys
+    if judgements and f"stability.{judgements[0]}.resamples" in registry:
+        out.append(stability_table(registry, edition, labels))
+    if judgements and f"robust.{judgements[0]}.clusters" in registry:
+        out.append(robust_table(registry, edition, labels))
     return tuple(out)

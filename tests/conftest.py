@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bulletin.config import RESAMPLES_ENV
 from bulletin.facts import Registry
+
+# The suite analyses the demo data a dozen times (in process and in `python -m bulletin`
+# subprocesses, which inherit this): a few bootstrap resamples per model keep that quick
+# while every build still runs the real, parallel stability check. tests/test_stability.py
+# checks the shares themselves. Set the variable yourself to run the suite at another size.
+os.environ.setdefault(RESAMPLES_ENV, "8")
 
 
 def _assert_survives_numbers_csv(reg: Registry, folder: Path) -> None:

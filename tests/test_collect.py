@@ -164,6 +164,12 @@ CONTRACT = [
     r"fact\.rosh\.(crc|nps)\.(low|medium|high_very_high)\.pct",
     rf"fact\.caseload_(over|up_to)_50\.({_J})\.(pct_yes|n)",
     rf"fact\.caseload_over_50\.diff\.({_J})\.p",
+    rf"stability\.({_J})\.(resamples|failed)",
+    rf"stability\.({_J})\.({'|'.join(S.candidates)}|exact_set)\.share",
+    rf"robust\.({_J})\.(clusters|changed|changed_count)",
+    rf"robust\.({_J})\.{_L}(\.{_L})?\.(se|p)",
+    rf"robust\.({_J})\.{_L}\.(wald|df)",
+    r"robust\.alpha",
 ]
 
 
@@ -196,6 +202,11 @@ def test_every_contract_key_is_present(full: Registry) -> None:
                for lv in ("low", "medium", "high_very_high")]
     needed += [f"fact.caseload_{side}_50.{j}.pct_yes" for side in ("over", "up_to")
                for j in J]
+    needed += [f"stability.{j}.{v}.share" for j in J for v in (*S.candidates, "exact_set")]
+    needed += [f"stability.{j}.{s}" for j in J for s in ("resamples", "failed")]
+    needed += [f"robust.{j}.{s}" for j in J for s in ("clusters", "changed", "changed_count",
+                                                      "constant.se", "constant.p")]
+    needed += ["robust.alpha"]
     assert [k for k in needed if k not in full] == []
 
 

@@ -297,3 +297,34 @@ def test_every_number_in_the_pdf_is_in_the_numbers_file(built: Built) -> None:
                 if places > 4 or Decimal(token) not in allowed[places]:
                     stray.append(f"page {number}: {m.group(1)!r} in: {line.strip()}")
     assert not stray, "numbers not in numbers.csv:\n" + "\n".join(stray[:40])
+
+
+def test_annex_b_checks_of_the_models(built: Built) -> None:
+    """The stability and cluster-robust tables are printed, with the registry's figures."""
+    reg = built.registry
+    a = EDITION.analysis
+    html = (built.out / "bulletin.html").read_text(encoding="utf-8")
+    assert 'id="tableB6"' in html and 'id="tableB7"' in html
+    assert (built.out / "tables" / "tableB6.csv").is_file()
+    assert (built.out / "tables" / "tableB7.csv").is_file()
+    stability = _region(built.text, r"Table B6:", r"Table B7:")
+    chosen = {j: str(reg[f"model.{j}.selected"].value).split(", ") for j in a.judgement_keys}
+    for v in a.candidates:
+        cells: list[str] = []
+        for j in a.judgement_keys:
+            cells += (["Yes"] if v in chosen[j] else []) + \
+                [words.fixed(reg[f"stability.{j}.{v}.share"], 2)]
+        assert _has_run(stability, cells), f"Table B6 row {v}: {cells}"
+    assert _has_run(stability, [words.fixed(reg[f"stability.{j}.exact_set.share"], 2)
+                                for j in a.judgement_keys])
+    robust = _region(built.text, r"Table B7:", r"(No variable.s|Variables whose) significance")
+    j = a.judgement_keys[0]
+    for t in reg.with_prefix(f"robust.{j}."):
+        if not t.endswith(".se"):
+            continue
+        part = t[len(f"robust.{j}."):-len(".se")]
+        model = f"model.{j}.{part}"
+        cells = [words.fixed(reg[f"{model}.b"], 3), words.fixed(reg[f"{model}.se"], 3),
+                 words.stars(reg[f"{model}.p"]), words.fixed(reg[t], 3),
+                 words.stars(reg[f"robust.{j}.{part}.p"])]
+        assert _has_run(robust, [c for c in cells if c]), f"Table B7 row {part}: {cells}"

@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from bulletin.analysis import descriptive as d
+from bulletin.analysis.cluster import RobustModel, cluster_robust_models
 from bulletin.analysis.derive import derive, levels
 from bulletin.analysis.models import ModelResult, fit_models
+from bulletin.analysis.stability import Stability, model_inputs, selection_stability
 from bulletin.config import Edition
 from bulletin.errors import BulletinError
 from bulletin.schema import PROVIDER_TYPES, YES
@@ -48,6 +50,10 @@ class AnalysisResults:
     caseload_split: pd.DataFrame  # variable, level (over|up_to), judgement, yes, n
     caseload_split_tests: pd.DataFrame  # variable, judgement, p, statistic, test
     models: tuple[ModelResult, ...]
+    # Checks of the models (Annex B): bootstrap stability of each selection, and each
+    # final model's standard errors clustered by provider.
+    stability: tuple[Stability, ...] = ()
+    robust: tuple[RobustModel, ...] = ()
 
 
 def _require(frame: pd.DataFrame, names: tuple[str, ...]) -> None:
@@ -111,6 +117,10 @@ def analyse(frame: pd.DataFrame, edition: Edition,
     over = caseload.gt(caseload_threshold).to_numpy(dtype=bool)
     known = caseload.notna().to_numpy(dtype=bool)
     split_cells, split_tests = _caseload_split(iv, judgements, caseload_threshold)
+    models = fit_models(iv, s)
+    inputs = model_inputs(iv, s)
+    stability = selection_stability(inputs, {m.judgement: m.result.selected for m in models},
+                                    s.stability_resamples, s.stability_seed)
 
     return AnalysisResults(
         cases_inspected=len(data),
@@ -127,5 +137,7 @@ def analyse(frame: pd.DataFrame, edition: Edition,
         rosh_mix=d.level_mix(iv, ROSH, levels(s, ROSH, iv), "provider_type", PROVIDER_TYPES),
         caseload_split=split_cells,
         caseload_split_tests=split_tests,
-        models=fit_models(iv, s),
+        models=models,
+        stability=stability,
+        robust=cluster_robust_models(models, inputs, iv),
     )

@@ -1,0 +1,204 @@
+"""How stable is each model's stepwise selection? A bootstrap check (Austin and Tu, 2004).
+
+Stepwise selection can pick a different set of variables after a small change in the
+data, so a published model is only as convincing as its selection is repeatable. Each
+model's selection is rerun, with exactly the rules and settings of the published fit,
+on `stability_resamples` bootstrap resamples of the cases that model used (drawn with
+replacement, same size). We count how often each candidate is selected and how often
+the published set is selected exactly.
+
+The resamples are independent, so they run in parallel processes. Every resample has
+its own random stream, derived from the seed and the resample's place (model k,
+resample i) by numpy's `SeedSequence` spawn keys, so which process runs a resample, and
+how many processes there are, cannot change what it draws: the result is a pure
+function of the data and the analysis settings.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bulletin.analysis.derive import levels
+from bulletin.analysis.models import is_continuous, model_frame
+from bulletin.analysis.stepwise import forward_stepwise
+from bulletin.config import AnalysisSettings
+from bulletin.errors import BulletinError
+
+__all__ = ["ModelInputs", "Stability", "cores", "model_inputs", "resample_rows",
+           "selection_stability"]
+
+
+@dataclass(frozen=True, eq=False)
+class ModelInputs:
+    """Everything `forward_stepwise` is given for one judgement's model.
+
+    `frame` holds only the cases the model uses (complete on the outcome and on every
+    candidate), so a resample of its rows is a resample of the model's sample.
+    """
+
+    judgement: str
+    frame: pd.DataFrame
+    candidates: tuple[str, ...]
+    reference: Mapping[str, str]
+    levels: Mapping[str, Sequence[str]]
+    pin: float
+    pout: float
+    removal: str
+
+    @property
+    def n(self) -> int:
+        return len(self.frame)
+
+    def select(self, frame: pd.DataFrame | None = None) -> tuple[str, ...]:
+        """The variables the stepwise rules select on `frame` (default: the full sample)."""
+        result = forward_stepwise(self.frame if frame is None else frame, self.judgement,
+                                  self.candidates, self.reference, pin=self.pin,
+                                  pout=self.pout, removal=self.removal, levels=self.levels)
+        return tuple(result.selected)
+
+
+def model_inputs(cases: pd.DataFrame, settings: AnalysisSettings) -> tuple[ModelInputs, ...]:
+    """The inputs of each judgement's selection, prepared as `models.fit_models` prepares
+    them (a test holds the two to the same selection)."""
+    frames = {j: model_frame(cases, settings, j) for j in settings.judgement_keys}
+    any_frame = next(iter(frames.values()))
+    categorical = [v for v in settings.candidates if not is_continuous(any_frame, v)]
+    reference = {v: settings.reference_level(v) for v in categorical}
+    order = {v: levels(settings, v, cases) for v in categorical}
+    out = []
+    for j, frame in frames.items():
+        complete = frame.notna().all(axis=1).to_numpy(dtype=bool)
+        out.append(ModelInputs(j, frame[complete], tuple(settings.candidates), reference,
+                               order, settings.pin, settings.pout, settings.removal_test))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Stability:
+    """Bootstrap selection frequencies of one model.
+
+    `selections` holds each resample's selected set (sorted), or None where the
+    selection could not be run on that resample (a reference level absent from it, say).
+    """
+
+    judgement: str
+    published: tuple[str, ...]  # the selection on the full sample, in entry order
+    candidates: tuple[str, ...]
+    selections: tuple[tuple[str, ...] | None, ...]
+
+    @property
+    def resamples(self) -> int:
+        """Resamples on which the selection ran (the base of every share)."""
+        return sum(s is not None for s in self.selections)
+
+    @property
+    def failed(self) -> int:
+        return sum(s is None for s in self.selections)
+
+    def count(self, variable: str) -> int:
+        return sum(s is not None and variable in s for s in self.selections)
+
+    def share(self, variable: str) -> float:
+        """Share of resamples whose selection includes `variable` (NaN if none ran)."""
+        return self.count(variable) / self.resamples if self.resamples else math.nan
+
+    @property
+    def exact_count(self) -> int:
+        target = set(self.published)
+        return sum(s is not None and set(s) == target for s in self.selections)
+
+    @property
+    def exact_share(self) -> float:
+        """Share of resamples selecting exactly the published set (in any order)."""
+        return self.exact_count / self.resamples if self.resamples else math.nan
+
+
+def resample_rows(n: int, seed: int, model: int, resample: int) -> np.ndarray:
+    """Row positions of one bootstrap resample: n draws with replacement from n rows.
+
+    The stream is `SeedSequence(seed, spawn_key=(model, resample))`, the same as
+    `SeedSequence(seed).spawn(...)[model].spawn(...)[resample]`, so it depends on the
+    resample's place alone, never on which process draws it or in what order.
+    """
+    seq = np.random.SeedSequence(seed, spawn_key=(model, resample))
+    return np.random.default_rng(seq).integers(0, n, size=n)
+
+
+# -- the work of one process ---------------------------------------------------------------
+
+_JOB: tuple[tuple[ModelInputs, ...], int] | None = None
+
+
+def _start(inputs: tuple[ModelInputs, ...], seed: int) -> None:
+    """Process initialiser: the inputs are sent (or inherited) once per process."""
+    global _JOB
+    _JOB = (inputs, seed)
+
+
+def _one(inputs: tuple[ModelInputs, ...], seed: int, k: int, i: int,
+         ) -> tuple[str, ...] | None:
+    model = inputs[k]
+    rows = resample_rows(model.n, seed, k, i)
+    sample = model.frame.iloc[rows].reset_index(drop=True)
+    try:
+        return tuple(sorted(model.select(sample)))
+    except (BulletinError, np.linalg.LinAlgError):
+        return None
+
+
+def _chunk(tasks: list[tuple[int, int]]) -> list[tuple[str, ...] | None]:
+    assert _JOB is not None, "worker process not initialised"
+    inputs, seed = _JOB
+    return [_one(inputs, seed, k, i) for k, i in tasks]
+
+
+def cores() -> int:
+    """Processors this process may run on (a container's share, not the host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def selection_stability(inputs: Sequence[ModelInputs], published: Mapping[str, Sequence[str]],
+                        resamples: int, seed: int, workers: int | None = None,
+                        ) -> tuple[Stability, ...]:
+    """Selection frequencies of every model over `resamples` bootstrap resamples.
+
+    `published` maps each judgement to its full-data selection. `workers` processes
+    (default: one per core) share the resamples; with one worker they run here, in this
+    process. The result is the same whatever the number of workers.
+    """
+    inputs = tuple(inputs)
+    if resamples <= 0 or not inputs:
+        return ()
+    tasks = [(k, i) for k in range(len(inputs)) for i in range(resamples)]
+    workers = cores() if workers is None else max(1, workers)
+    workers = min(workers, len(tasks))
+    if workers == 1:
+        _start(inputs, seed)
+        try:
+            results = _chunk(tasks)
+        finally:
+            _start((), seed)
+    else:
+        # A few chunks per process evens out the load (models differ in cost) without
+        # paying the round trip per resample.
+        size = max(1, math.ceil(len(tasks) / (4 * workers)))
+        chunks = [tasks[a:a + size] for a in range(0, len(tasks), size)]
+        with ProcessPoolExecutor(max_workers=workers, initializer=_start,
+                                 initargs=(inputs, seed)) as pool:
+            results = [s for part in pool.map(_chunk, chunks) for s in part]
+    out = []
+    for k, model in enumerate(inputs):
+        picks = tuple(results[k * resamples:(k + 1) * resamples])
+        out.append(Stability(model.judgement, tuple(published[model.judgement]),
+                             model.candidates, picks))
+    return tuple(out)
