@@ -6,7 +6,8 @@ and figures depend on:
 
 - the bytes of the data file, and of the edition file (its settings, title and dates);
 - the same for the previous edition, and its previous, and so on (the chain a build reads);
-- the analysis settings (``bulletin/defaults.toml``);
+- the analysis settings (``bulletin/defaults.toml``, and the settings as resolved, which
+  an environment override such as BULLETIN_STABILITY_RESAMPLES can change);
 - the package's own code that loading, analysis, facts and figures run: the modules
   reached by imports from those stages (found by reading their ``import`` lines, so a new
   module joins the key by being imported), and this module itself;
@@ -124,6 +125,9 @@ def inputs_key(edition: Edition, data: Path | None = None, *,
     for i, ed in enumerate(_editions(edition)):
         source = ed.source_file.read_bytes() if ed.source_file else repr(ed).encode()
         feed(f"edition {i}", source)
+        # the settings as resolved, which an environment override can change without
+        # touching a file (BULLETIN_STABILITY_RESAMPLES)
+        feed(f"settings {i}", repr(ed.analysis).encode())
         path = Path(data if (i == 0 and data) else ed.data_file)
         if not path.is_file():  # a pipe would block, a device never end: load refuses them
             raise OSError(f"{path}: not a regular file")

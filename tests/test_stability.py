@@ -213,3 +213,13 @@ def test_analysis_uses_the_settings(demo) -> None:
                                    {m.judgement: m.result.selected for m in models}, 2, SEED,
                                    workers=1)
     assert results.stability == expected
+
+
+def test_the_cache_key_follows_the_resamples_override(monkeypatch) -> None:
+    """A build with the override must not be served to one without it, or back."""
+    from bulletin.cache import inputs_key
+
+    monkeypatch.setenv(RESAMPLES_ENV, "8")
+    small = inputs_key(load_edition("2018-19"))
+    monkeypatch.delenv(RESAMPLES_ENV)
+    assert inputs_key(load_edition("2018-19")) != small
