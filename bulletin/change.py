@@ -83,16 +83,15 @@ def proportion_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float | None, s
     expected = (n1 * yes / total, n1 * (total - yes) / total,
                 n2 * yes / total, n2 * (total - yes) / total)
     if min(expected) < MIN_EXPECTED:
-        from scipy.stats import fisher_exact
-        result = fisher_exact([[x1, n1 - x1], [x2, n2 - x2]], alternative="two-sided")
-        return min(1.0, float(result.pvalue)), FISHER
+        from bulletin.distributions import fisher_exact_p
+        return min(1.0, fisher_exact_p([[x1, n1 - x1], [x2, n2 - x2]])), FISHER
     pooled = yes / total
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     if se == 0:
         return 1.0, Z_TEST
     z = (x2 / n2 - x1 / n1) / se
-    from scipy.stats import norm
-    return float(2 * norm.sf(abs(z))), Z_TEST
+    from bulletin.distributions import norm_sf
+    return 2 * norm_sf(abs(z)), Z_TEST
 
 
 def compare_fact(old: Fact, new: Fact) -> Change:

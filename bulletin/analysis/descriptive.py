@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from bulletin.distributions import chi2_2x2, expected_counts, fisher_exact_p
 from bulletin.schema import NO, YES
 
 CHI_SQUARE = "chi-square test without continuity correction"
@@ -47,17 +47,17 @@ def difference_test(yes_a: int, n_a: int, yes_b: int, n_b: int) -> TestResult:
 
     Pearson's chi-square without continuity correction, as SPSS prints first in its
     crosstabs; Fisher's exact test where an expected count is below 5 and the
-    chi-square approximation is poor. scipy does both, so no statistics are hand-made.
+    chi-square approximation is poor. Both are computed as scipy.stats computes them
+    (`bulletin.distributions`, which is tested against scipy.stats).
     """
     table = np.array([[yes_a, n_a - yes_a], [yes_b, n_b - yes_b]], dtype=float)
     if (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any():
         return TestResult(None, None, NO_TEST)
-    expected = stats.contingency.expected_freq(table)
+    expected = expected_counts(table)
     if (expected < MIN_EXPECTED).any():
-        res = stats.fisher_exact(table.astype(int), alternative="two-sided")
-        return TestResult(float(res.pvalue), None, FISHER)
-    chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
-    return TestResult(float(p), float(chi2), CHI_SQUARE)
+        return TestResult(fisher_exact_p(table.astype(int)), None, FISHER)
+    chi2, p = chi2_2x2(table, correction=False)
+    return TestResult(p, chi2, CHI_SQUARE)
 
 
 def answers(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:

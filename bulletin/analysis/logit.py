@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 from scipy.special import expit, gammaln
-from scipy.stats import chi2, norm
 
+from bulletin.distributions import chi2_logsf as _chi2_logsf
+from bulletin.distributions import chi2_sf, norm_ppf
 from bulletin.errors import BulletinError
 from bulletin.significance import stars
 
@@ -40,7 +41,7 @@ BCON = 1e-3  # SPSS CRITERIA BCON: relative change in every estimate that counts
 EPS = 1e-8  # SPSS CRITERIA EPS: tolerance below which a column counts as redundant
 POLISH = 1e-8  # we stop iterating only at this relative change (or at ITERATE); Newton
 # converges quadratically, so the estimates are then within ~1e-16 of the maximum
-Z95 = float(norm.ppf(0.975))
+Z95 = norm_ppf(0.975)
 CONSTANT = "constant"
 
 
@@ -51,7 +52,7 @@ def chi2_logsf(stat: float, df: int) -> float:
     are below 1e-300, and ranking them needs their logarithms. Beyond scipy's range
     we use the asymptotic expansion of the upper incomplete gamma function.
     """
-    value = float(chi2.logsf(stat, df))
+    value = _chi2_logsf(stat, df)
     if math.isfinite(value):
         return value
     a, x = df / 2.0, stat / 2.0
@@ -484,7 +485,7 @@ def _safe_exp(value: float) -> float:
 
 
 def _wald_p(wald: float, df: int) -> float:
-    return float(chi2.sf(wald, df)) if math.isfinite(wald) else math.nan
+    return chi2_sf(wald, df) if math.isfinite(wald) else math.nan
 
 
 def report(design: Design, variables: Sequence[str], fit: Fit) -> FittedModel:
@@ -527,7 +528,7 @@ def report(design: Design, variables: Sequence[str], fit: Fit) -> FittedModel:
     return FittedModel(
         outcome=design.outcome, n=n, n_events=int(design.y.sum()), n_missing=design.n_missing,
         variables=variables, terms=tuple(terms), blocks=tuple(blocks), constant=constant,
-        chi_square=lr, chi_square_df=df, chi_square_p=float(chi2.sf(lr, df)) if df else 1.0,
+        chi_square=lr, chi_square_df=df, chi_square_p=chi2_sf(lr, df) if df else 1.0,
         minus2ll=-2.0 * fit.loglik, cox_snell_r2=cox_snell,
         nagelkerke_r2=cox_snell / ceiling if ceiling > 0 else math.nan,
         converged=fit.converged, iterations=fit.iterations,

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import linalg
-from scipy.stats import chi2
 
 from bulletin.analysis.logit import (
     EPS,
@@ -41,6 +40,7 @@ from bulletin.analysis.logit import (
     newton,
     report,
 )
+from bulletin.distributions import chi2_sf
 from bulletin.errors import BulletinError
 
 __all__ = ["ScoreTest", "Step", "StepwiseResult", "fit_logit", "forward_stepwise",
@@ -209,7 +209,7 @@ def score_tests(design: Design, model: Sequence[str], fit: Fit,
             tests.append(ScoreTest(v, math.nan, df, math.nan, math.nan, True))
             continue
         stat = float(max(u[j] @ np.linalg.solve(g[j, j], u[j]), 0.0))
-        tests.append(ScoreTest(v, stat, df, float(chi2.sf(stat, df)),
+        tests.append(ScoreTest(v, stat, df, chi2_sf(stat, df),
                                chi2_logsf(stat, df), False))
     return tuple(tests)
 
@@ -280,7 +280,7 @@ class _Selector:
                 stat = 2.0 * (fit.loglik - loglik(self.design.x[:, cols] @ start,
                                                   self.design.y))
             stat = max(float(stat), 0.0) if math.isfinite(stat) else math.inf
-            out.append((v, stat, df, float(chi2.sf(stat, df)), reduced, start))
+            out.append((v, stat, df, chi2_sf(stat, df), reduced, start))
         return out
 
 
