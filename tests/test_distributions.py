@@ -85,7 +85,7 @@ def test_chi_square_of_2x2_tables(correction: bool) -> None:
 
 
 def test_the_analysis_stage_does_not_import_scipy_stats() -> None:
-    code = ("import sys, bulletin.analysis.run, bulletin.collect, bulletin.compare; "
+    code = ("import sys, bulletin.analysis.run, bulletin.collect, bulletin.change; "
             "print('scipy.stats' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
