@@ -13,9 +13,17 @@ each model twice under the same FSTEP(LR) rules:
 It prints both times, their ratio and whether both selected the same variables. The
 data are the demonstration cases (interviewed rows, drawn with replacement up to the
 size) if `bulletin/demo/data/demo-2018-19.csv` exists, otherwise synthetic cases of
-the same shape.
+the same shape; with --replicate, whole copies of the demonstration file with 5% of
+yes/no answers flipped per copy (benchmarks/make_large.py), where many more variables
+enter and the removal checks dominate.
 
-    .venv/bin/python benchmarks/bench_stepwise.py --sizes 2000,20000,200000 [--lean]
+It also times the removal checks (likelihood-ratio refits) two ways: as selection runs
+them (variables that certainly stay settled from bounds on the reduced likelihood, see
+`loglik_bracket`) and with every reduced model refitted to convergence, and checks that
+both give the same steps.
+
+    .venv/bin/python benchmarks/bench_stepwise.py                      # short run
+    .venv/bin/python benchmarks/bench_stepwise.py --sizes 200000 --replicate --no-baseline
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 # Runnable from a checkout whether or not the package is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -39,6 +48,7 @@ import pandas as pd  # noqa: E402
 import statsmodels.api as sm  # noqa: E402
 from scipy.stats import chi2  # noqa: E402
 
+from bulletin.analysis import stepwise  # noqa: E402
 from bulletin.analysis.derive import derive, levels  # noqa: E402
 from bulletin.analysis.logit import chi2_logsf  # noqa: E402
 from bulletin.analysis.models import model_frame  # noqa: E402
@@ -102,7 +112,18 @@ def synthetic_cases(n: int, settings: AnalysisSettings, seed: int = 2019) -> pd.
 
 
 def cases_of_size(n: int, settings: AnalysisSettings, data: Path = DEMO,
-                  ) -> tuple[pd.DataFrame, str]:
+                  replicate: bool = False) -> tuple[pd.DataFrame, str]:
+    if replicate and data.exists():
+        import tempfile
+
+        from make_large import make_large
+
+        from bulletin.validate import load_valid
+
+        with tempfile.TemporaryDirectory() as tmp:
+            frame = load_valid(make_large(n, Path(tmp) / "large.csv"), settings)
+        frame = frame[frame["ro_interviewed"] == "yes"].reset_index(drop=True)
+        return frame, f"copies of {data.name} with 5% of answers flipped"
     if data.exists():
         from bulletin.validate import load_valid
 
@@ -196,49 +217,95 @@ def statsmodels_stepwise(frame: pd.DataFrame, outcome: str, candidates: list[str
             seen.add(frozenset(model))
 
 
+# ----------------------------------------------------------------------------- removals
+
+
+class RemovalTimer:
+    """Times `_Selector.removal_tests`; with full=True every reduced model is refitted to
+    convergence (no bounds), as selection did before the bounds were used."""
+
+    def __init__(self, full: bool) -> None:
+        self.full = full
+        self.seconds = 0.0
+        self.original = stepwise._Selector.removal_tests
+
+    def __enter__(self) -> RemovalTimer:
+        timer, original = self, self.original
+
+        def timed(selector, state, pout=-1.0):
+            start = time.perf_counter()
+            try:
+                return original(selector, state, -1.0 if timer.full else pout)
+            finally:
+                timer.seconds += time.perf_counter() - start
+
+        stepwise._Selector.removal_tests = timed
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        stepwise._Selector.removal_tests = self.original
+
+
 # ----------------------------------------------------------------------------- main
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="2000,20000,200000",
+    parser.add_argument("--sizes", default="2000,20000",
                         help="comma-separated numbers of cases (default: %(default)s)")
     parser.add_argument("--data", type=Path, default=DEMO,
                         help="case file whose interviewed rows are resampled (default: the "
                         "demonstration data; synthetic cases if it does not exist)")
     parser.add_argument("--lean", action="store_true",
                         help="baseline builds candidate models without fitting them")
+    parser.add_argument("--replicate", action="store_true",
+                        help="whole copies of the data file with 5%% of answers flipped "
+                        "instead of cases drawn with replacement")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the statsmodels loop (slow at large sizes)")
     args = parser.parse_args()
     settings = default_settings()
     for n in (int(s) for s in args.sizes.split(",")):
-        cases, source = cases_of_size(n, settings, args.data)
+        cases, source = cases_of_size(n, settings, args.data, args.replicate)
         derived = derive(cases, settings)
         baseline = "lean baseline: candidate models not fitted" if args.lean else \
             "baseline fits every candidate model"
         print(f"\n{n:,} cases from {source}; {baseline}")
-        print(f"{'model':<22}{'used':>8}{'ours s':>9}{'statsmodels s':>15}{'ratio':>8}  "
-              f"same selection")
+        print(f"{'model':<22}{'used':>8}{'ours s':>9}{'removals s':>11}{'full refits s':>14}"
+              f"{'statsmodels s':>15}{'ratio':>8}  same selection")
         for judgement in settings.judgement_keys:
             frame = model_frame(derived, settings, judgement)
             categorical = [v for v in settings.candidates
                            if not pd.api.types.is_numeric_dtype(frame[v].dtype)]
             reference = {v: settings.reference_level(v) for v in categorical}
             order = {v: levels(settings, v, derived) for v in categorical}
+
+            def select(frame=frame, judgement=judgement, reference=reference, order=order):
+                return forward_stepwise(frame, judgement, settings.candidates, reference,
+                                        pin=settings.pin, pout=settings.pout, removal="lr",
+                                        levels=order)
+
             start = time.perf_counter()
-            ours = forward_stepwise(frame, judgement, settings.candidates, reference,
-                                    pin=settings.pin, pout=settings.pout, removal="lr",
-                                    levels=order)
+            with RemovalTimer(full=False) as bounded:
+                ours = select()
             t_ours = time.perf_counter() - start
-            start = time.perf_counter()
-            theirs = statsmodels_stepwise(frame, judgement, list(settings.candidates),
-                                          reference, order, settings.pin, settings.pout,
-                                          fit_candidates=not args.lean)
-            t_sm = time.perf_counter() - start
-            same = "yes" if list(ours.selected) == theirs else \
-                f"NO: {list(ours.selected)} vs {theirs}"
-            print(f"{judgement:<22}{ours.n:>8}{t_ours:>9.2f}{t_sm:>15.2f}"
-                  f"{t_sm / t_ours:>7.1f}x  {same} ({len(ours.selected)} selected)",
-                  flush=True)
+            with RemovalTimer(full=True) as full:
+                refitted = select()
+            if refitted.steps != ours.steps:
+                raise SystemExit(f"{judgement}: bounded removal checks changed the steps")
+            if args.no_baseline:
+                t_sm, same = float("nan"), "(no baseline)"
+            else:
+                start = time.perf_counter()
+                theirs = statsmodels_stepwise(frame, judgement, list(settings.candidates),
+                                              reference, order, settings.pin, settings.pout,
+                                              fit_candidates=not args.lean)
+                t_sm = time.perf_counter() - start
+                same = "yes" if list(ours.selected) == theirs else \
+                    f"NO: {list(ours.selected)} vs {theirs}"
+            print(f"{judgement:<22}{ours.n:>8}{t_ours:>9.2f}{bounded.seconds:>11.2f}"
+                  f"{full.seconds:>14.2f}{t_sm:>15.2f}{t_sm / t_ours:>7.1f}x  {same} "
+                  f"({len(ours.selected)} selected)", flush=True)
 
 
 if __name__ == "__main__":

@@ -164,3 +164,57 @@ def test_model_notes_reach_the_registry() -> None:
         fact = registry[f"model.supports_safety.note.{k}"]
         assert (fact.value, fact.unit) == (note, "text")
     assert f"model.supports_safety.note.{len(result.notes) + 1}" not in registry
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_loglik_bracket_holds_the_maximum(seed: int) -> None:
+    from bulletin.analysis.logit import loglik_bracket
+
+    rng = np.random.default_rng(seed)
+    n, k = 400, 4
+    x = np.c_[np.ones(n), rng.normal(size=(n, k - 1))]
+    y = (rng.random(n) < 1 / (1 + np.exp(-(x @ rng.normal(0, 0.8, size=k))))).astype(float)
+    best = float(statsmodels_logit(y, x).llf)
+    for scale in (0.0, 0.05, 0.3):
+        start = statsmodels_logit(y, x).params + rng.normal(0, scale, size=k)
+        bounds = loglik_bracket(x, y, start)
+        if bounds is None:  # the Newton-corrected probabilities left [0, 1]: no bound
+            assert scale > 0.05
+            continue
+        lower, upper = bounds
+        assert lower <= best + 1e-9 and best <= upper + 1e-9
+        if scale == 0.0:
+            assert upper - lower < 1e-6  # at the maximum it closes (to the rounding allowance)
+
+
+def statsmodels_logit(y: np.ndarray, x: np.ndarray):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sm.Logit(y, x).fit(disp=0, maxiter=100, tol=1e-12)
+
+
+@pytest.mark.parametrize("removal_seed", [1, 2, 3])
+def test_bounded_removal_tests_decide_as_full_refits(removal_seed: int) -> None:
+    # Variables that certainly stay are settled from the bracket; everything that might
+    # leave gets the full refit, so the decisions and the statistics of variables that
+    # may leave equal those of full refits.
+    rng = np.random.default_rng(removal_seed)
+    n = 500
+    a, b, c = rng.normal(size=(3, n))
+    total = a + b + rng.normal(0, 1.0, size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(a + 0.6 * b + 0.05 * c)))).astype(float)
+    frame = pd.DataFrame({"y": y, "total": total, "a": a, "b": b, "c": c})
+    design = encode(frame, "y", ["total", "a", "b", "c"], {})
+    selector = _Selector(design, "lr")
+    model = ["total", "a", "b", "c"]
+    state = _State(model, selector.fit(model, None))
+    full = selector.removal_tests(state)
+    quick = selector.removal_tests(state, pout=0.10)
+    assert any(r[4] is None for r in quick)  # some settled without a refit
+    for exact, fast in zip(full, quick, strict=True):
+        assert exact[0] == fast[0]
+        assert (exact[3] > 0.10) == (fast[3] > 0.10)
+        if fast[4] is None:
+            assert fast[1] <= exact[1] + 1e-9 and fast[3] < 0.10
+        else:
+            assert fast[1] == exact[1] and fast[3] == exact[3]

@@ -103,11 +103,12 @@ def brute_force(frame: pd.DataFrame, outcome: str, candidates: list[str],
             if worst is None:
                 break
             rest = [u for u in model if u != worst[0]]
-            if frozenset(rest) in seen:
-                return path, model
+            repeated = frozenset(rest) in seen
             model = rest
             seen.add(frozenset(model))
             path.append(("removed", *worst))
+            if repeated:  # carried out, then selection stops
+                return path, model
 
 
 # ----------------------------------------------------------------------------- data
@@ -309,20 +310,71 @@ def test_fixed_model_matches_statsmodels():
     assert "Variables in the Equation" in model.summary() and "x0" in model.summary()
 
 
-def test_model_repeat_stops_selection():
+def test_a_removal_that_repeats_a_model_is_made_then_selection_stops():
     # With PIN above POUT a variable can enter and at once qualify for removal; removing
-    # it would bring back the constant-only model, so selection stops instead.
+    # it brings back the constant-only model: the removal is made (the final model keeps
+    # no variable the removal test rejected) and selection stops.
     rng = np.random.default_rng(2)
     n = 200
     frame = pd.DataFrame({"y": rng.integers(0, 2, size=n), "u": rng.normal(size=n),
                           "v": rng.normal(size=n)})
     result = forward_stepwise(frame, "y", ["u", "v"], {}, pin=1.0, pout=1e-6)
-    assert len(result.steps) == 1 and result.steps[0].action == "entered"
-    assert result.selected == (result.steps[0].variable,)
-    assert "already fitted" in result.stop_reason
+    first = result.steps[0].variable
+    assert [(s.action, s.variable) for s in result.steps] == [("entered", first),
+                                                              ("removed", first)]
+    assert result.selected == ()
+    assert result.stop_reason == ("removing " + first + " brought back a model already "
+                                  "fitted, {constant only}")
+    assert result.model.terms == () and result.model.chi_square == 0.0
     path, final = brute_force(frame, "y", ["u", "v"], {}, pin=1.0, pout=1e-6)
-    assert [(a, v) for a, v, *_ in path] == [("entered", result.steps[0].variable)]
+    assert [(a, v) for a, v, *_ in path] == [("entered", first), ("removed", first)]
     assert final == list(result.selected)
+
+
+def test_an_entry_that_repeats_a_model_is_not_made():
+    # The other half of the rule: total (a noisy 1-df proxy of the 3-df block a) enters,
+    # then a, then total leaves; from {a} total meets PIN again, but {total, a} is a model
+    # whose removal test has already rejected total: selection stops before the entry.
+    rng = np.random.default_rng(5)
+    n = 400
+    code = rng.integers(0, 4, size=n)
+    total = code + rng.normal(0, 0.8, size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.45 * code - 0.7)))).astype(float)
+    frame = pd.DataFrame({"y": y, "total": total,
+                          "a": pd.array(np.array(["l0", "l1", "l2", "l3"])[code],
+                                        dtype="string")})
+    result = forward_stepwise(frame, "y", ["total", "a"], {}, pin=0.9, pout=0.05)
+    assert [(s.action, s.variable) for s in result.steps] == [
+        ("entered", "total"), ("entered", "a"), ("removed", "total")]
+    assert result.selected == ("a",)
+    assert result.stop_reason == "entering total would give a model already fitted"
+    path, final = brute_force(frame, "y", ["total", "a"], {}, pin=0.9, pout=0.05)
+    assert [(x, v) for x, v, *_ in path] == [(s.action, s.variable) for s in result.steps]
+    assert final == list(result.selected)
+
+
+def test_a_block_partly_redundant_with_the_model_is_not_entered_and_is_noted():
+    # north (0/1) is one of region's indicators; once north is in, region's block has
+    # only 2 usable columns of 3. The block enters whole or not at all: not tested.
+    rng = np.random.default_rng(12)
+    n = 1500
+    region = rng.choice(["north", "south", "east", "west"], size=n)
+    eta = np.select([region == "north", region == "south", region == "east"],
+                    [1.2, 0.15, -0.15], 0.0)
+    frame = pd.DataFrame({"y": (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float),
+                          "north": (region == "north").astype(float),
+                          "region": pd.array(region, dtype="string")})
+    levels = {"region": ["west", "north", "south", "east"]}
+    result = forward_stepwise(frame, "y", ["north", "region"], {"region": "west"},
+                              levels=levels)
+    assert result.selected == ("north",)
+    (test,) = result.not_selected
+    assert test.singular and (test.rank, test.df) == (2, 3)
+    assert any(note.startswith("region is partly redundant given the final model (only 2 "
+                               "of its 3 columns are not)") for note in result.notes)
+    # without north, region enters as a 3-df block
+    alone = forward_stepwise(frame, "y", ["region"], {"region": "west"}, levels=levels)
+    assert [(s.variable, s.df) for s in alone.steps] == [("region", 3)]
 
 
 def test_separation_is_reported_not_raised():

@@ -37,6 +37,8 @@ from bulletin.analysis.logit import (
     fit_notes,
     format_model,
     loglik,
+    loglik_bracket,
+    model_name,
     newton,
     report,
 )
@@ -73,6 +75,7 @@ class ScoreTest:
     p: float
     log_p: float
     singular: bool
+    rank: int = -1  # columns not redundant given the model (df when not singular)
 
 
 @dataclass(frozen=True)
@@ -200,17 +203,20 @@ def score_tests(design: Design, model: Sequence[str], fit: Fit,
         pos += len(block)
         df = len(block)
         scale = centred[j]
-        singular = df == 0 or not np.all(scale > 0)
-        if not singular:
-            s = 1.0 / np.sqrt(scale)
-            gjj = g[j, j] * s[:, None] * s[None, :]
-            singular = bool(np.linalg.eigvalsh((gjj + gjj.T) / 2).min() < EPS)
-        if singular:
-            tests.append(ScoreTest(v, math.nan, df, math.nan, math.nan, True))
+        # rank: how many of the block's columns are not redundant given the model (a
+        # column constant over the sample is redundant with the model's constant)
+        varies = scale > 0
+        rank = 0
+        if varies.any():
+            s = 1.0 / np.sqrt(scale[varies])
+            gjj = g[j, j][np.ix_(varies, varies)] * s[:, None] * s[None, :]
+            rank = int((np.linalg.eigvalsh((gjj + gjj.T) / 2) >= EPS).sum())
+        if rank < df or df == 0:
+            tests.append(ScoreTest(v, math.nan, df, math.nan, math.nan, True, rank))
             continue
         stat = float(max(u[j] @ np.linalg.solve(g[j, j], u[j]), 0.0))
         tests.append(ScoreTest(v, stat, df, chi2_sf(stat, df),
-                               chi2_logsf(stat, df), False))
+                               chi2_logsf(stat, df), False, df))
     return tuple(tests)
 
 
@@ -246,9 +252,17 @@ class _Selector:
         full[self.design.columns(state.variables)] = state.fit.beta
         return full[self.design.columns(variables)]
 
-    def removal_tests(self, state: _State) -> list[tuple[str, float, int, float, Fit | None,
-                                                         np.ndarray | None]]:
-        """(variable, statistic, df, p, refit without it or None, start for the refit)."""
+    def removal_tests(self, state: _State, pout: float = -1.0,
+                      ) -> list[tuple[str, float, int, float, Fit | None,
+                                      np.ndarray | None]]:
+        """(variable, statistic, df, p, refit without it or None, start for the refit).
+
+        For the likelihood-ratio test a variable that certainly stays (p below `pout`
+        even at the smallest statistic the bounds of `loglik_bracket` allow) is not
+        refitted to convergence: its statistic is then that lower bound, its p an upper
+        bound, and its refit None. Every variable that might leave gets the full refit,
+        so the removal chosen and every printed statistic are as with full refits.
+        """
         out = []
         fit = state.fit
         pos = {}
@@ -270,6 +284,15 @@ class _Selector:
             start = fit.beta[keep] + np.linalg.lstsq(
                 info[np.ix_(keep, keep)], info[np.ix_(keep, j)] @ fit.beta[j], rcond=None)[0]
             if self.removal == "lr":
+                bounds = None
+                if pout > 0 and np.isfinite(start).all():
+                    cols = self.design.columns(rest)
+                    bounds = loglik_bracket(self.design.x[:, cols], self.design.y, start)
+                if bounds is not None:
+                    least = max(2.0 * (fit.loglik - bounds[1]), 0.0)
+                    if chi2_sf(least, df) < pout:
+                        out.append((v, least, df, chi2_sf(least, df), None, start))
+                        continue
                 reduced = self.fit(rest, start, alternatives=(fit.beta[keep],))
                 stat = 2.0 * (fit.loglik - reduced.loglik)
             elif self.removal == "wald":
@@ -325,15 +348,16 @@ def forward_stepwise(frame: pd.DataFrame, outcome: str, candidates: Sequence[str
                           best.df, best.p))
         # Removal: the variable with the largest p above POUT, until none qualifies.
         while True:
-            checks = [c for c in selector.removal_tests(state) if c[3] > pout]
+            checks = [c for c in selector.removal_tests(state, pout) if c[3] > pout]
             if not checks:
                 break
             worst = max(checks, key=lambda c: c[3])  # max keeps entry order on ties
             v, stat, df, p, reduced, start = worst
             rest = [u for u in state.variables if u != v]
-            if frozenset(rest) in seen:
-                stop = f"removing {v} would give a model already fitted"
-                break
+            # A removal that brings back an earlier model is carried out, and selection
+            # stops there (docs/stepwise.md, "Repeated models"): the final model never
+            # keeps a variable the removal test has just rejected.
+            repeated = frozenset(rest) in seen
             if reduced is None:
                 previous = state.fit.beta[np.isin(design.columns(state.variables),
                                                   design.columns(rest))]
@@ -341,10 +365,19 @@ def forward_stepwise(frame: pd.DataFrame, outcome: str, candidates: Sequence[str
             state = _State(rest, reduced)
             seen.add(frozenset(rest))
             steps.append(Step(len(steps) + 1, "removed", v, removal, stat, df, p))
+            if repeated:
+                stop = (f"removing {v} brought back a model already fitted, "
+                        f"{model_name(rest)}")
+                break
     outside = [v for v in design.variables if v not in state.variables]
     final = score_tests(design, state.variables, state.fit, outside)
     for t in final:
-        if t.singular:
+        if t.singular and 0 < t.rank < t.df:
+            selector.notes.append(
+                f"{t.variable} is partly redundant given the final model (only {t.rank} "
+                f"of its {t.df} columns are not); as a block it enters whole or not at "
+                "all, so it was not tested for entry")
+        elif t.singular:
             selector.notes.append(f"{t.variable} is redundant given the final model "
                                   "and could not be tested for entry")
     model = report(design, state.variables, state.fit)
