@@ -12,7 +12,15 @@ The API is loaded on first use, so that the command line (`bulletin --help`,
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+# One BLAS thread unless the user chose otherwise: measured, the X'WX products of model
+# fitting ran 4 to 20 times slower with two OpenBLAS threads than with one on a busy
+# two-core machine (docs/stepwise.md, "Speed"). OpenBLAS reads this only when numpy is
+# first imported, so it is set here, before any stage imports numpy.
+for _threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
 
 __version__ = "0.1.0"
 __all__ = ["BulletinError", "EditionData", "compare", "open_edition"]

@@ -183,6 +183,11 @@ def test_loglik_bracket_holds_the_maximum(seed: int) -> None:
             continue
         lower, upper = bounds
         assert lower <= best + 1e-9 and best <= upper + 1e-9
+        # any positive weights give a valid (if looser) upper bound
+        w = rng.uniform(0.05, 0.25, size=n)
+        other = loglik_bracket(x, y, start, w, (x * w[:, None]).T @ x)
+        if other is not None:
+            assert other[0] == lower and best <= other[1] + 1e-9
         if scale == 0.0:
             assert upper - lower < 1e-6  # at the maximum it closes (to the rounding allowance)
 

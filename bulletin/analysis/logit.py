@@ -403,25 +403,31 @@ def newton(x: np.ndarray, y: np.ndarray, start: np.ndarray | None = None,
 
 
 def loglik_bracket(x: np.ndarray, y: np.ndarray, beta: np.ndarray,
+                   weights: np.ndarray | None = None, info: np.ndarray | None = None,
                    ) -> tuple[float, float] | None:
-    """Bounds (lower, upper) on the maximum log-likelihood of the model with columns `x`,
-    from one information matrix at `beta`; None if the upper bound cannot be formed.
+    """Bounds (lower, upper) on the maximum log-likelihood of the model with columns `x`;
+    None if the upper bound cannot be formed.
 
     The lower bound is the log-likelihood at `beta`. The upper bound is from the dual
     of the logistic likelihood: for any probabilities p in [0, 1] with X'(y - p) = 0,
     max ll <= sum p log p + (1 - p) log(1 - p) (minus the entropy), because
-    log(1 + e^eta) >= p eta + entropy(p) for every p. One Newton correction of the fitted
-    probabilities, p + W X I^-1 X'(y - p), meets the constraint; the bound is then as
-    tight as the Newton decrement. Removal tests use it to settle "this variable stays"
-    without iterating a refit to convergence.
+    log(1 + e^eta) >= p eta + entropy(p) for every p. The probabilities at `beta`,
+    corrected by p + W X (X'WX)^-1 X'(y - p), meet that constraint for any positive
+    weights W; with the weights at `beta` this is a Newton step and the bound is as tight
+    as the Newton decrement. Removal tests pass the full model's weights and the matching
+    block of its information matrix (`weights`, `info` = X'WX), which costs no new
+    cross-product. They use the bounds to settle "this variable stays" without
+    iterating a refit to convergence.
     """
     eta = x @ beta
     lower = loglik(eta, y)
     if not math.isfinite(lower):
         return None
     prob = expit(eta)
-    w = prob * (1.0 - prob)
-    step = _solve(_information(x, w), x.T @ (y - prob))
+    w = prob * (1.0 - prob) if weights is None else weights
+    if info is None:
+        info = _information(x, w)
+    step = _solve(info, x.T @ (y - prob))
     corrected = prob + w * (x @ step)
     if not (np.isfinite(corrected).all() and corrected.min() >= 0.0
             and corrected.max() <= 1.0):

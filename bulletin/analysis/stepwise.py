@@ -287,7 +287,9 @@ class _Selector:
                 bounds = None
                 if pout > 0 and np.isfinite(start).all():
                     cols = self.design.columns(rest)
-                    bounds = loglik_bracket(self.design.x[:, cols], self.design.y, start)
+                    bounds = loglik_bracket(self.design.x[:, cols], self.design.y, start,
+                                            fit.prob * (1.0 - fit.prob),
+                                            fit.info[np.ix_(keep, keep)])
                 if bounds is not None:
                     least = max(2.0 * (fit.loglik - bounds[1]), 0.0)
                     if chi2_sf(least, df) < pout:
