@@ -268,7 +268,8 @@ def main() -> None:
     for n in (int(s) for s in args.sizes.split(",")):
         cases, source = cases_of_size(n, settings, args.data, args.replicate)
         derived = derive(cases, settings)
-        baseline = "lean baseline: candidate models not fitted" if args.lean else \
+        baseline = "no statsmodels baseline" if args.no_baseline else \
+            "lean baseline: candidate models not fitted" if args.lean else \
             "baseline fits every candidate model"
         print(f"\n{n:,} cases from {source}; {baseline}")
         print(f"{'model':<22}{'used':>8}{'ours s':>9}{'removals s':>11}{'full refits s':>14}"
