@@ -26,11 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.special import expit
-from scipy.stats import chi2
 
 from bulletin.analysis.logit import encode
 from bulletin.analysis.models import ModelResult
 from bulletin.analysis.stability import ModelInputs
+from bulletin.distributions import chi2_sf
 from bulletin.errors import BulletinError
 
 ALPHA = 0.05  # the significance level at which a change is reported
@@ -102,7 +102,7 @@ def cluster_cov(x: np.ndarray, y: np.ndarray, beta: np.ndarray, groups: np.ndarr
 
 
 def _p(b: float, se: float) -> float:
-    return float(chi2.sf((b / se) ** 2, 1)) if se > 0 and math.isfinite(se) else math.nan
+    return chi2_sf((b / se) ** 2, 1) if se > 0 and math.isfinite(se) else math.nan
 
 
 def _significant(p: float) -> bool:
@@ -145,7 +145,7 @@ def cluster_robust(model: ModelResult, inputs: ModelInputs, cases: pd.DataFrame,
             wald = float(b @ np.linalg.solve(cov[np.ix_(cols, cols)], b))
         except np.linalg.LinAlgError:
             wald = math.nan
-        p = float(chi2.sf(wald, len(cols))) if math.isfinite(wald) else math.nan
+        p = chi2_sf(wald, len(cols)) if math.isfinite(wald) else math.nan
         blocks.append(RobustBlock(v, wald, len(cols), p, model_block_p.get(v, math.nan)))
     return RobustModel(inputs.judgement, design.n, int(groups.max()) + 1, tuple(terms),
                        tuple(blocks), constant, changed_variables(res.selected, terms, blocks))
