@@ -455,7 +455,7 @@ class _Assembler:
         self.problems = problems
         self.where = "line {} of the file" if fmt == "CSV" else "spreadsheet row {}"
         self.lookup: list[dict[object, int]] = [{} for _ in range(self.width)]
-        self.distinct: list[list[object]] = [[] for _ in range(self.width)]
+        self.distinct: list[list[Any]] = [[] for _ in range(self.width)]
         self.codes: list[list[np.ndarray]] = [[] for _ in range(self.width)]
         self.rows: list[np.ndarray] = []
         self.places: list[np.ndarray] = []
@@ -504,8 +504,22 @@ class _Assembler:
             self.codes[j].append(codes[filled])
 
     def _code(self, j: int, cells: np.ndarray, pd: Any) -> np.ndarray:
-        """Codes of one column's cells in this chunk; blank cells are -1."""
-        plain = self.plain or all(c is None or type(c) is str for c in cells)
+        """Codes of one column's cells in this chunk; blank cells are -1.
+
+        Text from a CSV is coded against this chunk's own distinct values, merged once
+        for the whole file in `finish` (one pass in C, not a dictionary look-up per new
+        value); cells of other types are coded against the file's distinct values at
+        once, keeping the first cell of each as read."""
+        if self.plain:
+            local, uniques = pd.factorize(cells)
+            blank = np.fromiter((not u.strip() for u in uniques), bool, len(uniques))
+            if blank.any():
+                renumber = np.full(len(uniques) + 1, -1, dtype=np.int32)
+                renumber[np.flatnonzero(~blank)] = np.arange(int((~blank).sum()))
+                local, uniques = renumber[local], uniques[~blank]
+            self.distinct[j].append(uniques)
+            return local.astype(np.int32, copy=False)
+        plain = all(c is None or type(c) is str for c in cells)
         keys = cells if plain else pd.Series([_cell_key(c) for c in cells], dtype=object)
         local, uniques = pd.factorize(keys)
         lookup, distinct = self.lookup[j], self.distinct[j]
@@ -529,6 +543,22 @@ class _Assembler:
             mapped[u] = code
         return mapped[local]
 
+    def _merge(self, j: int) -> tuple[np.ndarray, list[object]]:
+        """Column j's chunk codes as codes into the file's distinct values, in the order
+        each value first occurs."""
+        import pandas as pd
+        chunks = self.distinct[j]
+        if not chunks:
+            return np.empty(0, dtype=np.int32), []
+        merged, distinct = pd.factorize(np.concatenate(chunks))
+        merged = merged.astype(np.int32)
+        out, start = [], 0
+        for local, uniques in zip(self.codes[j], chunks, strict=True):
+            lookup = np.append(merged[start:start + len(uniques)], np.int32(-1))
+            out.append(lookup[local])
+            start += len(uniques)
+        return np.concatenate(out), distinct.tolist()
+
     def finish(self) -> RawTable:
         n = sum(len(r) for r in self.rows)
         if not n and not any(p.kind == "row-length" for p in self.problems):
@@ -539,9 +569,13 @@ class _Assembler:
                                              severity="warning", kind="file"))
         columns = []
         for j in range(self.width):
-            codes = (np.concatenate(self.codes[j]) if self.codes[j]
-                     else np.empty(0, dtype=np.int32))
-            columns.append(Cells(codes, self.distinct[j]))
+            if self.plain:
+                codes, distinct = self._merge(j)
+            else:
+                codes = (np.concatenate(self.codes[j]) if self.codes[j]
+                         else np.empty(0, dtype=np.int32))
+                distinct = self.distinct[j]
+            columns.append(Cells(codes, distinct))
             if not self.header[j] and (codes >= 0).any():
                 self.problems.append(DataProblem(
                     self.name, f"column {column_ref(self.fmt, j)} has values but no name in "

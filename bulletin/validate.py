@@ -435,6 +435,13 @@ def _cell_fault(value: object) -> Outcome | None:
     return None
 
 
+# Text that the checks and the text parser leave exactly as it is (letters and digits
+# in runs joined by single '-', '_' or '.', like most case ids and names), except these
+# words: a missing spelling and NULL.
+_PLAIN = re.compile(r"[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*")
+_PLAIN_BUT_SPECIAL = frozenset({"na", "null"})
+
+
 @dataclass
 class Parsed:
     """A column interpreted: `codes[i]` indexes `values` (canonical values), -1 where the
@@ -468,7 +475,18 @@ def _parse_column(table: RawTable, j: int, col: schema.Column
     then the outcome is spread over the rows by their codes."""
     parse = _parser(col)
     cells = table.columns[j]
-    outcomes = [_cell_fault(v) or parse(v) for v in cells.values[:-1].tolist()]
+    if col.kind in ("id", "text"):  # up to one distinct value a row: the common case first
+        slow = parse
+
+        def parse(value: object) -> Outcome:
+            if (type(value) is str and _PLAIN.fullmatch(value)
+                    and value.casefold() not in _PLAIN_BUT_SPECIAL):
+                return value, None, "", "", ""
+            return _cell_fault(value) or slow(value)
+
+        outcomes = [parse(v) for v in cells.values[:-1].tolist()]
+    else:
+        outcomes = [_cell_fault(v) or parse(v) for v in cells.values[:-1].tolist()]
     canonical: dict[object, int] = {}
     to_canonical = np.full(len(outcomes) + 1, -1, dtype=np.int32)  # the last serves -1
     for u, outcome in enumerate(outcomes):
@@ -684,10 +702,21 @@ def _providers(table: RawTable, where: dict[str, int],
 def _frame(cols: tuple[schema.Column, ...], parsed: dict[str, Parsed]) -> pd.DataFrame:
     """Canonical text as pandas' string type and whole numbers as nullable integers, one
     column at a time so that only one column of Python objects exists at once."""
+    import pyarrow as pa
+
     data = {}
     for col in cols:
-        dtype = "Int64" if col.kind == "integer" else "str"
-        data[col.name] = pd.array(parsed[col.name].full(), dtype=dtype)
+        column = parsed[col.name]
+        missing = column.codes < 0
+        if col.kind == "integer":
+            values = np.array(column.values.tolist() or [0], dtype=np.int64)
+            data[col.name] = pd.arrays.IntegerArray(
+                values[np.where(missing, 0, column.codes)], missing)
+        else:  # decoded by pyarrow from the codes: no Python string per row
+            labels = pa.array([str(v) for v in column.values.tolist()], pa.large_string())
+            codes = pa.array(column.codes, mask=missing)
+            data[col.name] = pd.array(
+                pa.DictionaryArray.from_arrays(codes, labels).dictionary_decode(), dtype="str")
     return pd.DataFrame(data, columns=[c.name for c in cols])
 
 
