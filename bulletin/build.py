@@ -123,7 +123,14 @@ def previous_registry(edition: Edition, cache: AnalysisCache | None = None) -> R
     (or the cache keyed by it), not read from an old build folder, so that a build
     depends only on its inputs."""
     last_year = load_previous(edition)
-    return None if last_year is None else gather(last_year, quiet=True, cache=cache)
+    if last_year is None:
+        return None
+    try:
+        return gather(last_year, quiet=True, cache=cache)
+    except BulletinError as exc:
+        raise BulletinError(
+            f"previous edition {last_year.id} (last year's figures, for the year-on-year "
+            f"wording of {edition.id}): {exc}", exc.problems) from None
 
 
 def default_out(edition: Edition) -> Path:
