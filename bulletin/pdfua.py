@@ -18,6 +18,8 @@ structure, and saves it again, deterministically (same input bytes, same output 
   and those to its left in its rows; headings get /Scope; an /IDTree resolves the ids.
 - A figure's caption becomes the first child of its /Figure (WeasyPrint leaves it
   beside it), and the figure's layout /BBox is given in PDF points, not CSS pixels.
+- A footnote, tagged as a loose NonStruct at the top of the tree, becomes a /Note in
+  the paragraph that calls it, just after its number.
 
 Everything here reads only the PDF; it needs no knowledge of the templates.
 """
@@ -46,8 +48,9 @@ def finish(data: bytes) -> bytes:
         doc.merge_links()
         doc.join_split_links()
         doc.describe_links()
-        doc.table_headers()
         doc.figures()
+        doc.notes()
+        doc.table_headers()  # last: it writes the /IDTree of every element's /ID
         doc.write_back()
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True, compress_streams=True,
@@ -383,7 +386,7 @@ class _Doc:
 
         ids: dict[str, Any] = {}
         for e in self.elements():
-            if e.get("/S") == "/TH" and "/ID" in e:
+            if "/ID" in e:
                 ids[str(e.ID)] = e
         for table in [e for e in self.elements() if e.get("/S") == "/Table"]:
             grid = table_grid(table)
@@ -442,6 +445,37 @@ class _Doc:
         height = float(self.pages[pg].mediabox[3])
         a.BBox = pikepdf.Array([round(x1 * PX, 3), round(height - y2 * PX, 3),
                                 round(x2 * PX, 3), round(height - y1 * PX, 3)])
+
+    # 6. footnotes
+    def notes(self) -> None:
+        """Footnotes: WeasyPrint tags the note at the foot of the page as a NonStruct
+        at the top of the tree. It becomes a /Note (with an /ID), moved into the
+        paragraph that calls it, just after the call (the note's number)."""
+        import pikepdf
+
+        doc = _kids(self.root)[0]
+        for note in [k for k in _kids(doc) if isinstance(k, pikepdf.Dictionary)
+                     and k.get("/S") == "/NonStruct"]:
+            m = re.match(r"(\d+)\u2002", self.text_of(note))
+            if m is None:
+                continue
+            number = m.group(1)
+            note.S = pikepdf.Name.Note
+            note.ID = pikepdf.String(f"note-{number}")
+            page = self.page_of(note)
+            calls = [(p, i) for p in self.elements() if p.get("/S") == "/P"
+                     and self.page_of(p) == page
+                     for i, k in enumerate(_kids(p)) if isinstance(k, pikepdf.Dictionary)
+                     and k.get("/S") in ("/Span", "/NonStruct")
+                     and self.text_of(k).strip() == number
+                     and not _descends_from(p, note)]
+            if len(calls) != 1:
+                continue
+            para, at = calls[0]
+            doc.K = pikepdf.Array([k for k in _kids(doc) if not _same(k, note)])
+            kids = _kids(para)
+            para.K = pikepdf.Array([*kids[:at + 1], note, *kids[at + 1:]])
+            note.P = para
 
     # writing
     def write_back(self) -> None:
@@ -582,6 +616,15 @@ def _is_inside_link(e: Any) -> bool:
     p = e.get("/P")
     while p is not None and p.get("/Type") == "/StructElem":
         if p.get("/S") == "/Link":
+            return True
+        p = p.get("/P")
+    return False
+
+
+def _descends_from(e: Any, ancestor: Any) -> bool:
+    p = e
+    while p is not None and p.get("/Type") == "/StructElem":
+        if _same(p, ancestor):
             return True
         p = p.get("/P")
     return False

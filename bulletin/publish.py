@@ -170,14 +170,15 @@ def render_pdf(html: str, base_url: Path = TEMPLATES_DIR, published: str | None 
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
-    from bulletin import pdfua
+    from bulletin import paginate, pdfua
     from bulletin.fetcher import DEFAULT_ROOTS, RefusedURL, SandboxFetcher
 
     fetcher = SandboxFetcher(DEFAULT_ROOTS if roots is None else roots)
     with _weasyprint_log() as log:
         try:
-            doc = weasyprint.HTML(string=html, base_url=str(Path(base_url).resolve()) + "/",
-                                  url_fetcher=fetcher).render(presentational_hints=True)
+            doc = paginate.render(lambda h: weasyprint.HTML(
+                string=h, base_url=str(Path(base_url).resolve()) + "/",
+                url_fetcher=fetcher).render(presentational_hints=True), html)
             if published:
                 doc.metadata.created = published
                 doc.metadata.modified = published

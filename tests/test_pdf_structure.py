@@ -303,3 +303,69 @@ def test_language_title_and_pdfua_identifier(pdf) -> None:
     with pdf.open_metadata() as meta:
         assert meta.get("dc:title")
         assert meta.get("pdfuaid:part") == "1"
+
+
+def test_every_table_part_has_a_caption_and_later_parts_say_continued(pdf) -> None:
+    """A table that runs onto another page is split there (bulletin/paginate.py), each
+    later part captioned "Table N (continued)"; WeasyPrint would otherwise tag the
+    caption-less remainder as a table of its own."""
+    text = _tagged_text(pdf)
+    pages = _page_index(pdf)
+    captions = []
+    for table in (e for e, _ in _walk(pdf) if e.get("/S") == "/Table"):
+        first = _kids(table)[0]
+        assert first.get("/S") == "/Caption", "a table (or a table's part) without caption"
+        words = "".join(text.get((pages[table.Pg.objgen], m), "") for m in _mcids(first))
+        captions.append((pages[table.Pg.objgen], " ".join(words.split())))
+    continued = [(p, c) for p, c in captions if c.endswith("(continued)")]
+    assert len(continued) >= 2, captions
+    for page, caption in continued:
+        number = caption.split(" (continued)")[0]
+        starts = [p for p, c in captions if c.startswith(number + ":")]
+        assert len(starts) == 1 and starts[0] < page, (caption, captions)
+
+
+def _mcids(e) -> list[int]:
+    out = []
+    for k in _kids(e):
+        if isinstance(k, int):
+            out.append(k)
+        elif isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/StructElem":
+            out += _mcids(k)
+    return out
+
+
+def test_a_table_split_across_pages_repeats_its_group_label() -> None:
+    from bulletin.paginate import split_tables
+
+    html = ('<table class="data-table">\n<caption id="t-caption">Table 9: Test</caption>\n'
+            '<thead>\n<tr><th id="h0">A</th><th id="h1">B</th></tr>\n</thead>\n'
+            '<tbody>\n<tr><th scope="row">x</th><td>1</td></tr>\n</tbody>\n'
+            '<tbody class="group">\n<tr><th id="g" scope="rowgroup" rowspan="3">G</th>'
+            '<th scope="row">a</th><td>2</td></tr>\n<tr><th scope="row">b</th><td>3</td></tr>'
+            '\n<tr><th scope="row">c</th><td>4</td></tr>\n</tbody>\n</table>')
+    out = split_tables(html, {"t-caption": [2]})
+    first, second = out.split("</table>")[:2]
+    assert "Table 9: Test" in first and 'rowspan="1"' in first and "<td>2</td>" in first
+    assert "<caption" in second and "Table 9 (continued)</caption>" in second
+    assert 'class="data-table continued"' in second
+    assert second.count(">G</th>") == 1 and 'rowspan="2"' in second
+    assert "<td>3</td>" in second and "<td>4</td>" in second and "<td>2</td>" not in second
+    ids = re.findall(r'id="([^"]+)"', out)
+    assert len(ids) == len(set(ids))
+    assert split_tables(html, {}) == html and split_tables(html, {"t-caption": [0]}) == html
+
+
+def test_footnotes_are_notes_beside_their_calls(pdf) -> None:
+    text = _tagged_text(pdf)
+    pages = _page_index(pdf)
+    notes = [e for e, _ in _walk(pdf) if e.get("/S") == "/Note"]
+    assert len(notes) >= 2
+    for n, note in enumerate(notes, start=1):
+        assert str(note.ID) == f"note-{n}"
+        assert note.P.S == "/P"  # in the paragraph that calls it
+        siblings = _kids(note.P)
+        at = next(i for i, k in enumerate(siblings) if k == note)
+        call = "".join(text.get((pages[note.Pg.objgen], m), "")
+                       for m in _mcids(siblings[at - 1]))
+        assert call.strip() == str(n)  # just after its number
