@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from bulletin.config import PROJECT_DIR
+from bulletin.confine import OutsideError, confined
 
 DEFAULT_ROOTS = (PROJECT_DIR / "templates", PROJECT_DIR / "figures", PROJECT_DIR / "build")
 
@@ -46,6 +47,9 @@ class SandboxFetcher(URLFetcher):
         super().__init__(allowed_protocols=("file", "data"), allow_redirects=False,
                          fail_on_errors=True)
         self.roots = tuple(Path(r).resolve() for r in roots)
+        # What was refused, in order: WeasyPrint reports a refusal inside an SVG image
+        # only as "failed to render" the image, so the caller names the URL from here.
+        self.refused: list[RefusedURL] = []
 
     def allowed_path(self, url: str) -> Path:
         """The local path a `file:` URL names, or `RefusedURL` saying why not."""
@@ -55,15 +59,22 @@ class SandboxFetcher(URLFetcher):
         path = Path(unquote(parts.path))
         if not path.is_absolute():
             raise RefusedURL(url, "not an absolute file path")
-        real = path.resolve()
-        if not any(real.is_relative_to(root) for root in self.roots):
-            where = ", ".join(str(r) for r in self.roots)
-            raise RefusedURL(url, f"{real} lies outside the allowed folders ({where})")
+        try:
+            real = confined(path, self.roots)
+        except OutsideError as exc:
+            raise RefusedURL(url, str(exc)) from None
         if not real.is_file():
             raise RefusedURL(url, f"{real} does not exist or is not a file")
         return real
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+        try:
+            return self._fetch(url, headers)
+        except RefusedURL as exc:
+            self.refused.append(exc)
+            raise
+
+    def _fetch(self, url: str, headers: dict[str, str] | None) -> URLFetcherResponse:
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
         if scheme == "data":
             try:

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from bulletin import confine
 from bulletin.config import PROJECT_DIR
 from bulletin.errors import BulletinError
 from bulletin.facts import Registry
@@ -195,6 +196,7 @@ def render_pdf(html: str, base_url: Path = TEMPLATES_DIR, published: str | None 
             print(f"  weasyprint: {r.getMessage()}", file=sys.stderr)
     if errors:
         lines = "; ".join(r.getMessage() for r in errors)
+        lines += "".join(f"; {refused}" for refused in fetcher.refused)
         raise BulletinError(f"PDF: WeasyPrint reported {len(errors)} error(s): {lines}")
     return pdf
 
@@ -236,7 +238,7 @@ def publish(document: Any, registry: Registry, figures: Sequence[Any], out: Path
                 _write(stage / table.csv_path, table.to_csv())
         if "pdf" in formats or "html" in formats:
             for name, source in ARTWORK.items():
-                _write(stage / "figures" / name, source.read_bytes())
+                _write(stage / "figures" / name, confine.read_bytes(source))
             for fig in figures:
                 _write(stage / "figures" / f"{fig.id}.svg", fig.svg)
         if "html" in formats:

@@ -29,7 +29,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from bulletin import words
+from bulletin import confine, words
 from bulletin.config import PROJECT_DIR, Edition
 from bulletin.errors import BulletinError
 from bulletin.facts import Fact, Registry, slug
@@ -134,7 +134,9 @@ def render_bulletin(registry: Registry, figures: tuple[Figure, ...], edition: Ed
                     figures_dir: Path = FIGURES_DIR) -> Document:
     """The print and web HTML of the bulletin, and its tables."""
     templates_dir = Path(templates_dir)
-    tables = build_tables(registry, edition, labels=load_labels(templates_dir / "labels.toml"))
+    roots = (templates_dir, Path(figures_dir))
+    labels = load_labels(confine.confined(templates_dir / "labels.toml", roots))
+    tables = build_tables(registry, edition, labels=labels)
     blocks = _Blocks()
     ctx = _Context(registry, figures, edition, previous, tables, blocks,
                    templates_dir, Path(figures_dir))
@@ -153,7 +155,7 @@ def render_bulletin(registry: Registry, figures: tuple[Figure, ...], edition: Ed
     description = (f"{edition.series} {edition.number}, HM Inspectorate of Probation: "
                    f"{edition.title}, inspections in {words.edition_label(edition.id)}.")
     screen = templates_dir / "screen.css"
-    screen_css = screen.read_text(encoding="utf-8") if screen.is_file() else ""
+    screen_css = confine.read_text(screen, roots) if screen.is_file() else ""
     out = {}
     for medium in ("print", "web"):
         sections = [Section(_section_name(n), Markup(blocks.fill(rendered[n], medium)),
@@ -177,10 +179,11 @@ def _section_name(template: str) -> str:
 
 def make_environment(templates_dir: Path, ctx: _Context | None = None):
     """The sandboxed Jinja environment with the bulletin's filters and globals."""
-    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2 import StrictUndefined
 
+    roots = (templates_dir, ctx.figures_dir) if ctx is not None else (templates_dir,)
     env = _sandbox()(
-        loader=FileSystemLoader(str(templates_dir)), undefined=StrictUndefined,
+        loader=confine.ConfinedLoader(templates_dir, roots), undefined=StrictUndefined,
         autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         finalize=_finalize, bytecode_cache=_BYTECODE,
     )
@@ -283,7 +286,7 @@ def _sandbox() -> type:
     """
     from jinja2.sandbox import SandboxedEnvironment
 
-    class BulletinSandbox(SandboxedEnvironment):
+    class BulletinSandbox(confine.BoundedEnvironment, SandboxedEnvironment):
         def getattr(self, obj: Any, attribute: str) -> Any:
             if isinstance(obj, Fact) and obj.suppressed and attribute in _HIDDEN:
                 return SUPPRESSED_HTML
@@ -347,9 +350,13 @@ def _render(env: Any, name: str, extra: dict[str, Any]) -> str:
     from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 
     try:
-        return env.get_template(name).render(**extra)
+        with confine.time_limit():
+            return env.get_template(name).render(**extra)
     except TemplateNotFound as exc:
         raise TemplateFaults([_not_found(env, name, exc)]) from None
+    except RecursionError as exc:
+        raise TemplateFaults([_located(exc, env, name, "templates nested too deep (an "
+                                       "include or macro that calls itself?)")]) from None
     except TemplateSyntaxError as exc:
         filename = exc.filename or str(Path(env.loader.searchpath[0]) / name)
         raise TemplateFaults([syntax_fault(filename, _source(filename), exc.lineno,
@@ -452,8 +459,10 @@ class _Context:
         self.blocks = blocks
         self.templates_dir = templates_dir
         self.figures_dir = figures_dir
-        self.quotes_data = _read_toml(templates_dir / "quotes.toml")
-        self.references = _read_toml(templates_dir / "references.toml").get("reference", [])
+        roots = (templates_dir, figures_dir)
+        self.quotes_data = _read_toml(templates_dir / "quotes.toml", roots)
+        self.references = _read_toml(templates_dir / "references.toml",
+                                     roots).get("reference", [])
 
     def globals(self) -> dict[str, Any]:
         return {
@@ -578,7 +587,7 @@ class _Context:
         path = self.figures_dir / file
         if not path.is_file():
             raise BulletinError(f"artwork {path}: file not found")
-        svg = path.read_text(encoding="utf-8")
+        svg = confine.read_text(path, (self.templates_dir, self.figures_dir))
         return self.blocks.add(*figure_html(f"figure{number}", number, title, svg, alt,
                                             source))
 
@@ -631,9 +640,12 @@ def read_toml_data(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, roots: tuple[Path, ...] | None = None) -> dict[str, Any]:
+    """A templates data file, which must really lie inside `roots` (by default its
+    own folder)."""
+    roots = roots if roots is not None else (path.parent,)
     try:
-        with path.open("rb") as fh:
+        with confine.confined(path, roots).open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise BulletinError(f"{path}: file not found") from None

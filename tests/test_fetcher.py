@@ -90,3 +90,23 @@ def test_fetcher_refusal_is_fatal_to_weasyprint() -> None:
 
 def test_default_roots_are_the_project_folders() -> None:
     assert sorted(p.name for p in DEFAULT_ROOTS) == ["build", "figures", "templates"]
+
+
+def test_refusal_inside_an_svg_image_names_the_refused_url(site: Path) -> None:
+    """WeasyPrint reports only that the SVG failed to render; the message must also say
+    which load inside it was refused."""
+    (site / "inner.svg").write_bytes(
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+        b'<image href="file:///etc/passwd" width="5" height="5"/></svg>')
+    with pytest.raises(BulletinError) as err:
+        _render('<p>x</p><img src="inner.svg" alt="x">', site)
+    assert "inner.svg" in str(err.value)
+    assert "refused to load 'file:///etc/passwd'" in str(err.value)
+
+
+def test_symlink_out_of_an_allowed_folder_names_the_link(site: Path) -> None:
+    (site / "link.svg").symlink_to(site.parent / "secret.svg")
+    with pytest.raises(BulletinError) as err:
+        _render('<p>x</p><img src="link.svg" alt="x">', site)
+    assert f"{site / 'link.svg'}: a symbolic link to {site.parent / 'secret.svg'}" \
+        in str(err.value)
