@@ -30,6 +30,7 @@ from bulletin.change import (
     compare_fact,
 )
 from bulletin.errors import BulletinError
+from bulletin.facts import CSV_COLUMNS as NUMBERS_COLUMNS
 from bulletin.facts import SUPPRESSED_MARK as SUPPRESSED
 from bulletin.facts import Fact, Registry
 from bulletin.significance import ALPHA
@@ -133,7 +134,11 @@ def _check_numbers_file(path: Path) -> None:
     `Registry.from_csv` keeps any unparseable value as text (text facts are legal), so
     the unit is what tells a damaged number apart from a genuine text fact.
     """
-    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
+    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))
+    missing = [c for c in NUMBERS_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:  # the comparison needs each fact's unit, count and base
+        raise BulletinError(f"{path}: not a numbers file as the build writes it; missing "
+                            f"columns {missing}")
     for line, row in enumerate(reader, start=2):
         unit = row.get("unit") or "number"
         value = row.get("value") or ""
@@ -148,7 +153,8 @@ def _check_numbers_file(path: Path) -> None:
 
 
 def read_numbers(path: Path) -> Registry:
-    """A numbers file's facts, refusing a damaged one with its file and line."""
+    """A numbers file's facts, refusing a damaged one with its file and line: a short
+    row, an empty key, label or unit, a file cut off mid-row, a number that is not one."""
     registry = Registry.from_csv(path)
     _check_numbers_file(path)
     return registry

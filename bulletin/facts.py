@@ -171,27 +171,21 @@ class Registry(Mapping[str, Fact]):
 
     @classmethod
     def from_csv(cls, path: Path) -> Registry:
-        """Read a numbers.csv back (for diff). Faults name the file and line."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise BulletinError(f"{path}: numbers file not found") from None
-        except UnicodeDecodeError:
-            raise BulletinError(f"{path}: not a UTF-8 text file") from None
-        reader = csv.DictReader(io.StringIO(text))
-        missing = [c for c in ("key", "value", "label") if c not in (reader.fieldnames or [])]
-        if missing:
-            raise BulletinError(f"{path}: not a numbers file; missing columns {missing}")
+        """Read a numbers.csv back (for diff). Faults name the file and line.
+
+        A file cut off while being written (a short row, a last row with no line end)
+        is refused rather than read as a change in the numbers.
+        """
         facts = []
         first_line: dict[str, int] = {}
-        for line, row in enumerate(reader, start=2):
+        for line, row in _numbers_rows(path):
             key = row["key"]
             if key in first_line:
                 raise BulletinError(f"{path}, line {line}: key {key!r} appears again "
                                     f"(first on line {first_line[key]}); expected each "
                                     "key once")
             first_line[key] = line
-            unit = row.get("unit") or "number"
+            unit = row.get("unit", "number")
             text = row["value"] or ""
             try:
                 facts.append(Fact(
@@ -205,6 +199,53 @@ class Registry(Mapping[str, Fact]):
             except (ValueError, TypeError) as exc:
                 raise BulletinError(f"{path}, line {line}: {exc}") from None
         return cls(facts)
+
+
+def _numbers_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row) for each row of a numbers file, checked for the shape the build
+    writes: every row as many fields as the header, a key, a label and (where the file
+    has the column) a unit, flags 0 or 1, and a line end after the last row."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BulletinError(f"{path}: numbers file not found") from None
+    except IsADirectoryError:
+        raise BulletinError(f"{path}: a folder, not a numbers file") from None
+    except UnicodeDecodeError:
+        raise BulletinError(f"{path}: not a UTF-8 text file") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, [])
+        missing = [c for c in ("key", "value", "label") if c not in header]
+        if missing:
+            raise BulletinError(f"{path}: not a numbers file; missing columns {missing}")
+        if not text.endswith(("\n", "\r")):
+            last = text.count("\n") + 1
+            raise BulletinError(f"{path}, line {last}: the file ends in the middle of a "
+                                "row (no line end after it); expected a complete numbers "
+                                "file: was it cut off while being written?")
+        start = reader.line_num + 1
+        for fields in reader:
+            line, start = start, reader.line_num + 1
+            if not fields:
+                continue
+            if len(fields) != len(header):
+                raise BulletinError(
+                    f"{path}, line {line}: {len(fields)} field(s) where the header has "
+                    f"{len(header)}; expected {','.join(header)}")
+            row = dict(zip(header, fields, strict=True))
+            for column in ("key", "label", "unit"):
+                if column in row and not row[column].strip():
+                    raise BulletinError(f"{path}, line {line}, column '{column}': empty; "
+                                        f"expected the fact's {column}")
+            for column in ("suppressed", "unreliable"):
+                if row.get(column, "0") not in ("0", "1"):
+                    raise BulletinError(f"{path}, line {line}, column '{column}': "
+                                        f"{row[column]!r}; expected 0 or 1")
+            yield line, row
+    except csv.Error as exc:
+        raise BulletinError(f"{path}, line {reader.line_num}: not readable as CSV ({exc})"
+                            ) from None
 
 
 def _fmt(value: object) -> str:

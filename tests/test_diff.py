@@ -352,6 +352,51 @@ def test_bad_value_names_the_line(numbers, tmp_path, capsys) -> None:
     assert "'6o.0' is not a number" in err and "table2.c.pct_yes" in err
 
 
+def _damaged(source: Path, tmp_path: Path, edit) -> tuple[Path, int]:
+    """A copy of a numbers file with one row changed by `edit` (lines, index) -> text."""
+    lines = source.read_text(encoding="utf-8").splitlines()
+    row = next(i for i, ln in enumerate(lines) if ln.startswith("table1.b.pct_yes"))
+    bad = tmp_path / "damaged.csv"
+    bad.write_text(edit(lines, row), encoding="utf-8")
+    return bad, row + 1
+
+
+def _set(lines: list[str], row: int, column: int, value: str) -> str:
+    parts = lines[row].split(",")
+    parts[column] = value
+    lines[row] = ",".join(parts)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (lambda ls, r: "\n".join(ls[:r] + [ls[r].split(",")[0] + ",46"]),
+     "ends in the middle of a row"),
+    (lambda ls, r: "\n".join(ls[:r + 1]), "ends in the middle of a row"),
+    (lambda ls, r: "\n".join(ls[:r] + [ls[r].rsplit(",", 3)[0]] + ls[r + 1:]) + "\n",
+     "5 field(s) where the header has 8"),
+    (lambda ls, r: _set(ls, r, 2, ""), "column 'label': empty"),
+    (lambda ls, r: _set(ls, r, 3, ""), "column 'unit': empty"),
+    (lambda ls, r: _set(ls, r, 0, ""), "column 'key': empty"),
+    (lambda ls, r: _set(ls, r, 6, "yes"), "column 'suppressed': 'yes'; expected 0 or 1"),
+    (lambda ls, r: "\n".join(ls[:r] + ['table1.b.pct_yes,"46,Cut off']) + "\n",
+     "not readable as CSV"),
+], ids=["cut-mid-row", "no-final-line-end", "short-row", "no-label", "no-unit", "no-key",
+        "bad-flag", "open-quote"])
+def test_a_damaged_numbers_file_is_refused_with_its_line(numbers, tmp_path, capsys, edit,
+                                                         expected: str) -> None:
+    bad, line = _damaged(numbers[0], tmp_path, edit)
+    err = run_bad([str(bad), str(numbers[1])], capsys)
+    assert f"{bad}, line {line}" in err
+    assert expected in err
+
+
+def test_a_numbers_file_without_the_unit_column_is_refused(numbers, tmp_path, capsys) -> None:
+    bad = tmp_path / "three.csv"
+    bad.write_text("key,value,label\nfact.a.b,1,A\n", encoding="utf-8")
+    err = run_bad([str(bad), str(numbers[1])], capsys)
+    assert f"{bad}: not a numbers file" in err and "'unit'" in err
+
+
 def test_neither_file_nor_edition(numbers, capsys) -> None:
     err = run_bad(["last-year", str(numbers[1])], capsys)
     assert "last-year" in err and "edition id" in err
