@@ -1,10 +1,17 @@
-"""Whole file or nothing: every single-file output goes through here."""
+"""Whole file or nothing: every single-file output goes through here, and the folder
+swap and lock the publisher uses."""
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from bulletin.errors import BulletinError
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -20,3 +27,64 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# -- folders ---------------------------------------------------------------------------
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_UNSUPPORTED = {errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM}
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swaps two existing paths in one step, so that neither name is ever missing.
+
+    Linux's renameat2(RENAME_EXCHANGE), called through the C library. Returns False
+    where the system or the file system cannot (the caller then falls back to two
+    renames); raises OSError for any other failure.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint)
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b),
+                 _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in _UNSUPPORTED:
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+@contextmanager
+def exclusive(lock_file: Path, what: str) -> Iterator[None]:
+    """Holds an exclusive lock on `lock_file` (created if need be) for the block, or
+    stops at once with a message if another process holds it.
+
+    The lock is the kernel's (flock), so it is released when the holder exits however it
+    exits, even when killed; the file itself stays, holding the last holder's process id
+    for the message. Raises OSError if the lock file cannot be made.
+    """
+    try:
+        import fcntl
+    except ImportError:  # no flock on this system: run unlocked
+        yield
+        return
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise BulletinError(
+                f"{what} is being written by another run (process {holder}, lock file "
+                f"{lock_file}); wait for it to finish, then run again") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield
+    finally:
+        os.close(fd)

@@ -139,13 +139,14 @@ def default_out(edition: Edition) -> Path:
 
 def analyse_command(edition_arg: str | None, data: Path | None, out: Path | None,
                     use_cache: bool = True) -> int:
+    from bulletin.manifest import inputs_of
     from bulletin.publish import write_numbers
 
     edition = load_edition(edition_arg or DEFAULT_EDITION)
     print(f"analysing edition {edition.id}", file=sys.stderr)
     registry = gather(edition, data, cache=AnalysisCache(enabled=use_cache))
     target = out or default_out(edition)
-    write_numbers(registry, target)
+    write_numbers(registry, target, inputs_of(edition, data))
     print(f"wrote {len(registry)} facts to {target}/numbers.csv and numbers.json")
     return 0
 
@@ -170,6 +171,7 @@ def build_command(edition_arg: str | None, data: Path | None, out: Path | None,
     with _closing(worker):
         imports("render", "bulletin.check", "bulletin.render", "bulletin.publish")
         from bulletin.check import run_check
+        from bulletin.manifest import inputs_of
         from bulletin.publish import publish
         from bulletin.render import TEMPLATES_DIR, render_bulletin
 
@@ -192,8 +194,9 @@ def build_command(edition_arg: str | None, data: Path | None, out: Path | None,
             pdf = worker.result
         else:
             imports("pdf", "weasyprint")
+        inputs = inputs_of(edition, data, templates)
         timed("publish", lambda: publish(document, registry, figures, target, formats,
-                                         pdf=pdf))
+                                         pdf=pdf, inputs=inputs))
     if worker is not None and worker.render_seconds is not None:
         print(f"  (in parallel, the PDF worker: import {worker.import_seconds or 0:.2f} s, "
               f"layout {worker.render_seconds:.2f} s)", file=sys.stderr)

@@ -12,14 +12,17 @@ import datetime
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from bulletin import confine
+from bulletin import confine, manifest
+from bulletin.atomic import exchange, exclusive
 from bulletin.config import PROJECT_DIR
 from bulletin.errors import BulletinError
 from bulletin.facts import Registry
@@ -51,53 +54,125 @@ class _Document(Protocol):
 
 # -- atomic output folder ---------------------------------------------------------------
 
-# What a build writes into its output folder. Each run removes all of them before writing,
-# so the folder never mixes outputs of two runs (an old PDF beside new numbers); other
-# files a user keeps there are left alone.
-OUTPUTS = ("bulletin.pdf", "bulletin.html", "numbers.csv", "numbers.json", "tables", "figures")
+# What a build may write into its output folder, by format. A run replaces only what it
+# makes (`analyse` the numbers files, `--formats html` the web edition, its tables and
+# figures); the rest stays, and the manifest says whether it is older than its inputs.
+# Other files a user keeps in the folder are left alone.
+OUTPUTS = ("bulletin.pdf", "bulletin.html", "numbers.csv", "numbers.json", "tables",
+           "figures", manifest.NAME)
+MADE_BY = {
+    "numbers": ("numbers.csv", "numbers.json"),
+    "csv": ("tables",),
+    "html": ("bulletin.html", "tables", "figures"),  # the web edition links to the CSVs
+    "pdf": ("bulletin.pdf", "figures"),
+}
+_NEW, _OLD = ".new-", ".old-"
+
+
+def _fault(point: str) -> None:
+    """A test hook: `BULLETIN_FAULT=kill:<point>` (or `interrupt:<point>`) stops the
+    process at a named point of the swap, so that the reliability battery can check
+    what a killed or interrupted run leaves, deterministically. Unset, it does nothing."""
+    faults = os.environ.get("BULLETIN_FAULT", "").split(",")
+    if f"kill:{point}" in faults:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if f"interrupt:{point}" in faults:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)  # the KeyboardInterrupt arrives here
+
+
+def _leftovers(out: Path, kind: str) -> list[Path]:
+    prefix = f".{out.name}{kind}"
+    return sorted(p for p in out.parent.iterdir() if p.name.startswith(prefix) and p.is_dir())
+
+
+def _recover(out: Path) -> None:
+    """Tidies what a run that was killed part-way left beside `out` (the caller holds
+    the lock, so no other run is using them): the previous output is put back if `out`
+    is missing, and every staging and set-aside folder is removed."""
+    news, olds = _leftovers(out, _NEW), _leftovers(out, _OLD)
+    if not news and not olds:
+        return
+    if not out.exists() and olds:
+        newest = max(olds, key=lambda p: p.stat().st_mtime)
+        newest.rename(out)
+        olds.remove(newest)
+        print(f"  publish: {out} was missing after an earlier run was stopped part-way; "
+              f"restored the previous output from {newest.name}", file=sys.stderr)
+    for folder in news + olds:
+        shutil.rmtree(folder, ignore_errors=True)
+    if news or olds:
+        print(f"  publish: removed {len(news) + len(olds)} unfinished folder(s) left "
+              f"beside {out} by an earlier run that was stopped", file=sys.stderr)
 
 
 @contextmanager
-def staged(out: Path) -> Iterator[Path]:
+def staged(out: Path, replaces: Sequence[str] = OUTPUTS) -> Iterator[Path]:
     """Yields a staging folder beside `out`; on success swaps it in for `out`.
 
-    The stage starts as a copy of `out` less this program's own outputs, so files a user
-    keeps in the folder survive. On any failure the stage is deleted and `out` is
-    untouched; a file-system failure is reported plainly.
+    The stage starts as a copy of `out` less the outputs named in `replaces`, so what
+    this run does not make (and files a user keeps in the folder) survives. On any
+    failure the stage is deleted and `out` is untouched; a file-system failure is
+    reported plainly. A lock file beside `out` stops a second run writing the same
+    folder at the same time, and leftovers of a killed run are tidied first.
     """
     out = Path(out)
+    with ExitStack() as stack:
+        try:
+            if out.exists() and not out.is_dir():
+                raise BulletinError(f"{out}: exists and is not a folder; cannot write the "
+                                    "bulletin")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(exclusive(out.parent / f".{out.name}.lock", str(out)))
+        except OSError as exc:
+            raise BulletinError(f"{out}: cannot create the output folder: "
+                                f"{exc.strerror}") from None
+        with _staging(out, replaces) as stage:
+            yield stage
+
+
+@contextmanager
+def _staging(out: Path, replaces: Sequence[str]) -> Iterator[Path]:
+    stage: Path | None = None
     try:
-        if out.exists() and not out.is_dir():
-            raise BulletinError(f"{out}: exists and is not a folder; cannot write the bulletin")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
-    except OSError as exc:
-        raise BulletinError(f"{out}: cannot create the output folder: {exc.strerror}") from None
-    try:
+        _recover(out)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}{_NEW}", dir=out.parent))
         if out.is_dir():
-            shutil.copytree(out, stage, dirs_exist_ok=True,
-                            ignore=lambda folder, names: OUTPUTS if Path(folder) == out else ())
+            shutil.copytree(out, stage, dirs_exist_ok=True, symlinks=True,
+                            ignore=lambda folder, names: [n for n in names if n in replaces]
+                            if Path(folder) == out else ())
         yield stage
+        _fault("written")
         _swap_in(stage, out)
     except OSError as exc:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise BulletinError(f"{out}: cannot write the output ({exc.strerror}: "
-                            f"{exc.filename}); the previous output is unchanged") from None
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+        where = f": {exc.filename}" if exc.filename else ""
+        raise BulletinError(f"{out}: cannot write the output ({exc.strerror}{where}); "
+                            "the previous output is unchanged") from None
     except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
         raise
 
 
 def _swap_in(stage: Path, out: Path) -> None:
-    """Two renames on the same file system: old aside, new in, old deleted."""
+    """One atomic exchange where the system offers it (the edition folder is never
+    missing); else two renames, old aside and new in, which the next run repairs if
+    this one is killed between them."""
     os.chmod(stage, 0o755)  # mkdtemp makes it private; the output folder should not be
     if not out.exists():
         stage.rename(out)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    if "no-exchange" not in os.environ.get("BULLETIN_FAULT", "") and exchange(stage, out):
+        _fault("exchanged")
+        shutil.rmtree(stage, ignore_errors=True)  # now holds the old output
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}{_OLD}", dir=out.parent))
     old.rmdir()
     out.rename(old)
     try:
+        _fault("between")
         stage.rename(out)
     except BaseException:
         old.rename(out)
@@ -208,29 +283,65 @@ def _numbers(registry: Registry, folder: Path) -> None:
     _write(folder / "numbers.json", registry.to_json())
 
 
-def write_numbers(registry: Registry, out: Path) -> None:
-    """numbers.csv and numbers.json, atomically (the `analyse` command)."""
-    with staged(out) as stage:
+def _made(formats: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name for f in formats for name in MADE_BY[f]))
+
+
+def _files_under(folder: Path, names: Sequence[str]) -> list[str]:
+    out = []
+    for name in names:
+        path = folder / name
+        if path.is_file():
+            out.append(name)
+        elif path.is_dir():
+            out += [p.relative_to(folder).as_posix() for p in sorted(path.rglob("*"))
+                    if p.is_file()]
+    return out
+
+
+@contextmanager
+def _run(out: Path, formats: Sequence[str],
+         inputs: Mapping[str, str] | None) -> Iterator[Path]:
+    """The staged output folder of one run making `formats`, with its manifest."""
+    made = _made(formats)
+    with staged(out, (*made, manifest.NAME)) as stage:
+        old = manifest.read(out)
+        yield stage
+        ours = [n for n in OUTPUTS if n not in made and n != manifest.NAME]
+        notes = manifest.record(stage, _files_under(stage, made),
+                                _files_under(stage, ours), inputs, old)
+        for note in notes:
+            print(f"  note: {note}", file=sys.stderr)
+
+
+def write_numbers(registry: Registry, out: Path,
+                  inputs: Mapping[str, str] | None = None) -> None:
+    """numbers.csv and numbers.json, atomically (the `analyse` command); the other
+    outputs in `out` stay as they are."""
+    with _run(out, ("numbers",), inputs) as stage:
         _numbers(registry, stage)
 
 
 def publish(document: Any, registry: Registry, figures: Sequence[Any], out: Path,
             formats: tuple[str, ...] = FORMATS, published: str | None = None,
-            pdf: Callable[[], bytes] | None = None) -> None:
-    """Every requested output into `out`, all or nothing.
+            pdf: Callable[[], bytes] | None = None,
+            inputs: Mapping[str, str] | None = None) -> None:
+    """Every requested output into `out`, all or nothing; the rest of `out` stays.
 
     pdf -> bulletin.pdf, html -> bulletin.html, csv -> tables/*.csv, numbers ->
     numbers.csv and numbers.json; the figures (as SVG) come with the PDF or HTML, and
     the table CSVs with the HTML too, since its tables link to them. `pdf`, where
     given, supplies the bytes `render_pdf` would make (from the build's PDF worker,
     which lays the PDF out while the other files are written); the PDF is written last.
+    `inputs` (from `manifest.inputs_of`) is recorded in manifest.json against each file
+    written.
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise BulletinError(f"unknown output format(s) {unknown}; expected {FORMATS}")
     if published is None:  # else WeasyPrint takes the dates from the head's dcterms metas
         published = getattr(document, "published", None)
-    with staged(out) as stage:
+    with _run(out, formats, inputs) as stage:
         if "numbers" in formats:
             _numbers(registry, stage)
         if "csv" in formats or "html" in formats:  # the web edition links to the CSVs
@@ -247,4 +358,3 @@ def publish(document: Any, registry: Registry, figures: Sequence[Any], out: Path
             _write(stage / "bulletin.pdf",
                    pdf() if pdf is not None
                    else render_pdf(document.html_print, TEMPLATES_DIR, published))
-

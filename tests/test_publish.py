@@ -73,7 +73,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_writes_every_output(built: Path) -> None:
     names = set(_snapshot(built))
     assert names == {"bulletin.pdf", "bulletin.html", "numbers.csv", "numbers.json",
-                     "tables/table1.csv", "figures/figure1.svg", "figures/figure2.svg"}
+                     "tables/table1.csv", "figures/figure1.svg", "figures/figure2.svg",
+                     "manifest.json"}
     assert (built / "numbers.csv").read_text() == _registry().to_csv()
     assert (built / "numbers.json").read_text() == _registry().to_json()
     assert (built / "tables/table1.csv").read_text() == "a,1\n"
@@ -111,7 +112,7 @@ def test_refused_image_fails_and_keeps_previous_output(tmp_path: Path) -> None:
     with pytest.raises(BulletinError, match="/etc/passwd"):
         publish(bad, _registry(yes=12), FIGS, out, ("pdf", "html", "csv", "numbers"))
     assert _snapshot(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging left over
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]  # no stage
 
 
 def test_failure_half_way_keeps_previous_output(tmp_path: Path) -> None:
@@ -126,7 +127,7 @@ def test_failure_half_way_keeps_previous_output(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="disk full"):
         publish(doc, _registry(yes=12), FIGS, out, ("html", "csv", "numbers"))
     assert _snapshot(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
 
 
 def test_undefined_contents_target_fails_the_build(tmp_path: Path) -> None:
@@ -138,14 +139,16 @@ def test_undefined_contents_target_fails_the_build(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_a_run_never_leaves_an_earlier_runs_outputs_beside_its_own(tmp_path: Path) -> None:
+def test_a_run_replaces_only_what_it_makes(tmp_path: Path) -> None:
     out, before = _first_build(tmp_path)
     (out / "notes.txt").write_text("the analyst's own file", encoding="utf-8")
     write_numbers(_registry(yes=12), out)
     after = _snapshot(out)
     assert after["numbers.csv"].decode() == _registry(yes=12).to_csv()
-    assert "bulletin.html" in before and "tables/table1.csv" in before
-    assert sorted(after) == ["notes.txt", "numbers.csv", "numbers.json"]
+    assert after["notes.txt"] == b"the analyst's own file"
+    for name in ("bulletin.html", "tables/table1.csv", "figures/figure2.svg"):
+        assert after[name] == before[name], name
+    assert sorted(after) == sorted({*before, "notes.txt"})
 
 
 def test_an_output_folder_that_cannot_be_made_is_a_plain_error(tmp_path: Path) -> None:
@@ -167,7 +170,8 @@ def test_rebuilt_tables_leave_no_stale_csv(tmp_path: Path) -> None:
 
 def test_only_requested_formats_are_written(tmp_path: Path) -> None:
     publish(Doc("unused"), _registry(), FIGS, tmp_path / "out", ("numbers",))
-    assert sorted(_snapshot(tmp_path / "out")) == ["numbers.csv", "numbers.json"]
+    assert sorted(_snapshot(tmp_path / "out")) == ["manifest.json", "numbers.csv",
+                                                   "numbers.json"]
 
 
 def test_output_path_that_is_a_file_is_an_error(tmp_path: Path) -> None:
@@ -226,3 +230,118 @@ def test_html_alone_still_writes_the_table_csvs_it_links_to(tmp_path: Path) -> N
     assert (out / "bulletin.html").exists()
     assert (out / "tables" / "table1.csv").read_text() == "a,1\n"
     assert not (out / "numbers.csv").exists()
+
+
+# -- the swap, the lock, leftovers and the manifest --------------------------------------
+
+INPUTS = {"program": "0.1.0", "code": "c1", "edition": "e1", "data": "d1", "previous": "",
+          "templates": "t1"}
+
+
+def _manifest(out: Path) -> dict:
+    import json
+
+    return json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
+
+
+def test_manifest_records_each_file_and_its_inputs(tmp_path: Path) -> None:
+    import hashlib
+
+    out = tmp_path / "out"
+    publish(_doc(), _registry(), FIGS, out, ("html", "numbers"), inputs=INPUTS)
+    files = _manifest(out)
+    assert sorted(files) == sorted(n for n in _snapshot(out) if n != "manifest.json")
+    for name, entry in files.items():
+        assert entry["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest()
+    assert files["numbers.csv"]["inputs"] == {k: INPUTS[k] for k in
+                                              ("program", "code", "edition", "data")}
+    assert files["bulletin.html"]["inputs"] == INPUTS
+    assert str(tmp_path) not in (out / "manifest.json").read_text(encoding="utf-8")
+
+
+def test_a_kept_output_older_than_its_inputs_is_named(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    publish(_doc(), _registry(), FIGS, out, ("html", "numbers"), inputs=INPUTS)
+    kept = _manifest(out)["bulletin.html"]
+    capsys.readouterr()
+    write_numbers(_registry(yes=12), out, {**INPUTS, "data": "d2"})
+    err = capsys.readouterr().err
+    assert "bulletin.html is older than its inputs (data file changed" in err
+    assert "figures/ (2 files) is older than its inputs (data file changed" in err
+    assert _manifest(out)["bulletin.html"] == kept  # its record is kept, not rewritten
+    assert _manifest(out)["numbers.csv"]["inputs"]["data"] == "d2"
+    write_numbers(_registry(yes=12), out, {**INPUTS, "data": "d2"})
+    assert "numbers.csv" not in capsys.readouterr().err
+
+
+def test_an_unreadable_manifest_is_rebuilt(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    publish(_doc(), _registry(), FIGS, out, ("html",), inputs=INPUTS)
+    (out / "manifest.json").write_text("{not json", encoding="utf-8")
+    write_numbers(_registry(), out, INPUTS)
+    err = capsys.readouterr().err
+    assert "bulletin.html is kept from an earlier run that recorded no inputs" in err
+    assert "tables/ (1 file) is kept from an earlier run" in err
+    assert sorted(_manifest(out)) == ["numbers.csv", "numbers.json"]
+
+
+def test_exchange_swaps_two_folders(tmp_path: Path) -> None:
+    from bulletin.atomic import exchange
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "from-a").touch()
+    if not exchange(tmp_path / "a", tmp_path / "b"):
+        pytest.skip("this file system cannot exchange two names in one step")
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["from-a"]
+    assert not list((tmp_path / "a").iterdir())
+    with pytest.raises(OSError):
+        exchange(tmp_path / "a", tmp_path / "missing")
+
+
+@pytest.mark.parametrize("fault", ["", "no-exchange"])
+def test_the_swap_leaves_nothing_beside_the_output(tmp_path: Path, monkeypatch,
+                                                   fault: str) -> None:
+    monkeypatch.setenv("BULLETIN_FAULT", fault)
+    out, _ = _first_build(tmp_path)
+    write_numbers(_registry(yes=12), out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+    assert (out / "numbers.csv").read_text() == _registry(yes=12).to_csv()
+
+
+def test_a_second_run_on_the_same_output_stops_with_a_message(tmp_path: Path) -> None:
+    import os
+
+    from bulletin.atomic import exclusive
+
+    out, before = _first_build(tmp_path)
+    with exclusive(tmp_path / ".out.lock", str(out)), pytest.raises(BulletinError) as err:
+        write_numbers(_registry(yes=12), out)
+    assert f"{out} is being written by another run (process {os.getpid()}" in str(err.value)
+    assert _snapshot(out) == before
+    write_numbers(_registry(yes=12), out)  # free again once the holder is done
+
+
+def test_leftovers_of_a_killed_run_are_removed(tmp_path: Path, capsys) -> None:
+    out, before = _first_build(tmp_path)
+    (tmp_path / ".out.new-abc").mkdir()
+    (tmp_path / ".out.new-abc" / "bulletin.pdf").write_bytes(b"half")
+    (tmp_path / ".out.old-def").mkdir()
+    (tmp_path / ".other.new-xyz").mkdir()  # another output's: not ours to touch
+    write_numbers(_registry(), out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.new-xyz", ".out.lock",
+                                                          "out"]
+    assert "removed 2 unfinished folder(s)" in capsys.readouterr().err
+
+
+def test_a_missing_output_is_restored_from_the_set_aside_folder(tmp_path: Path,
+                                                                capsys) -> None:
+    out, before = _first_build(tmp_path)
+    out.rename(tmp_path / ".out.old-abc")  # killed between the two renames
+    (tmp_path / ".out.new-def").mkdir()
+    write_numbers(_registry(yes=12), out)
+    after = _snapshot(out)
+    assert after["bulletin.html"] == before["bulletin.html"]
+    assert after["numbers.csv"].decode() == _registry(yes=12).to_csv()
+    assert "restored the previous output from .out.old-abc" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
