@@ -28,9 +28,17 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from bulletin import confine
 from bulletin.config import DEFAULT_EDITION, Edition, load_edition
 from bulletin.facts import KEY_RE, Registry
-from bulletin.faults import Fault, TemplateFaults, make_fault, suggest, syntax_fault
+from bulletin.faults import (
+    Fault,
+    TemplateFaults,
+    make_fault,
+    shown_path,
+    suggest,
+    syntax_fault,
+)
 from bulletin.outline import outline_faults
 
 # Jinja expressions, statements and comments: digits inside these are code, not prose.
@@ -196,7 +204,9 @@ class _Checker:
 
         path = self.dir / name
         try:
-            source = path.read_text(encoding="utf-8")
+            source = confine.read_text(path, (self.dir, *confine.ALLOWED))
+        except confine.OutsideError as exc:
+            return [Fault(shown_path(path), None, str(exc))]
         except (OSError, UnicodeDecodeError) as exc:
             return [Fault(str(path), None, f"cannot read the template ({exc})")]
         faults = self._prose(path, source)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from bulletin import confine
 from bulletin.faults import Fault, TemplateFaults, make_fault, shown_path, suggest
 
 OUTLINE = "outline.toml"
@@ -32,7 +33,9 @@ def outline_faults(templates_dir: Path) -> tuple[list[str], list[Fault]]:
     folder = Path(templates_dir) / SECTIONS
     where = shown_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = confine.read_text(path, (Path(templates_dir),))
+    except confine.OutsideError as exc:
+        return [], [Fault(where, None, str(exc))]
     except FileNotFoundError:
         return [], [Fault(where, None, "the outline file is missing",
                           "Create it with the list of section files in print order: "

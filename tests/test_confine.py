@@ -22,6 +22,7 @@ def site(tmp_path: Path) -> tuple[Path, Path]:
     (tdir / "sections").mkdir(parents=True)
     for name in ("base.html.j2", "labels.toml", "quotes.toml", "references.toml"):
         shutil.copy(TEMPLATES_DIR / name, tdir / name)
+    (tdir / "outline.toml").write_text('sections = ["01-test.md.j2"]\n', encoding="utf-8")
     fdir = tmp_path / "figures"
     shutil.copytree(FIGURES_DIR, fdir)
     (tmp_path / "secret.txt").write_text("SECRET-OUTSIDE-TEXT", encoding="utf-8")
@@ -80,6 +81,9 @@ def test_every_editor_file_read_refuses_a_link_out(site: tuple[Path, Path],
         body = "Text\n\n{% include 'leak.txt' %}\n"
     if where == "artwork":
         body = "{{ artwork(1, 'x.svg', 'T', 'Alt') }}\n"
+    if where == "section":
+        (tdir / "outline.toml").write_text('sections = ["01-test.md.j2", "02-x.md.j2"]\n',
+                                           encoding="utf-8")
     link.unlink(missing_ok=True)
     link.symlink_to(secret)
     with pytest.raises(BulletinError) as err:
@@ -95,7 +99,7 @@ def test_every_editor_file_read_refuses_a_link_out(site: tuple[Path, Path],
     ("/etc/passwd", "no leading / and no .."),
     ("../secret.txt", "no leading / and no .."),
     ("sections/../../secret.txt", "no leading / and no .."),
-    ("nowhere.j2", "template 'nowhere.j2' not found"),
+    ("nowhere.j2", "'nowhere.j2' is not a file in the templates folder"),
 ])
 def test_include_of_a_bad_name_names_the_including_line(site: tuple[Path, Path], name: str,
                                                         expected: str) -> None:
@@ -106,7 +110,7 @@ def test_include_of_a_bad_name_names_the_including_line(site: tuple[Path, Path],
 
 
 def test_extends_of_a_missing_parent_names_the_line(site: tuple[Path, Path]) -> None:
-    with pytest.raises(BulletinError, match=r"01-test\.md\.j2, line 2: template 'no\.j2'"):
+    with pytest.raises(BulletinError, match=r"01-test\.md\.j2, line 2: 'no\.j2' is not a file"):
         _render(site, "\n{% extends 'no.j2' %}\n")
 
 
