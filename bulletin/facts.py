@@ -214,6 +214,7 @@ def _numbers_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     except UnicodeDecodeError:
         raise BulletinError(f"{path}: not a UTF-8 text file") from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1  # the line the row being read starts on
     try:
         header = next(reader, [])
         missing = [c for c in ("key", "value", "label") if c not in header]
@@ -244,8 +245,8 @@ def _numbers_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
                                         f"{row[column]!r}; expected 0 or 1")
             yield line, row
     except csv.Error as exc:
-        raise BulletinError(f"{path}, line {reader.line_num}: not readable as CSV ({exc})"
-                            ) from None
+        raise BulletinError(f"{path}, line {start}: not readable as CSV ({exc}); expected "
+                            "each quoted field to be closed on its row") from None
 
 
 def _fmt(value: object) -> str:

@@ -636,6 +636,8 @@ def read_toml_data(path: Path) -> dict[str, Any]:
     reports that with the file's name)."""
     try:
         return _read_toml(path)
+    except confine.OutsideError:
+        raise
     except BulletinError:
         return {}
 
