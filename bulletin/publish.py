@@ -123,10 +123,16 @@ def staged(out: Path, replaces: Sequence[str] = OUTPUTS) -> Iterator[Path]:
                 raise BulletinError(f"{out}: exists and is not a folder; cannot write the "
                                     "bulletin")
             out.parent.mkdir(parents=True, exist_ok=True)
-            stack.enter_context(exclusive(out.parent / f".{out.name}.lock", str(out)))
         except OSError as exc:
             raise BulletinError(f"{out}: cannot create the output folder: "
                                 f"{exc.strerror}") from None
+        lock = out.parent / f".{out.name}.lock"
+        try:
+            stack.enter_context(exclusive(lock, str(out)))
+        except OSError as exc:
+            raise BulletinError(f"{out}: cannot write the output ({exc.strerror}: cannot "
+                                f"make the lock file {lock}); the previous output is "
+                                "unchanged") from None
         with _staging(out, replaces) as stage:
             yield stage
 

@@ -101,14 +101,17 @@ def test_damaged_numbers_file_is_refused(good: Path, tmp_path: Path, name: str) 
         assert proc.stdout == ""  # no comparison printed from half a file
 
 
-@pytest.mark.parametrize(("name", "content", "expected"), [
-    ("not-utf-8", b"key,value,label\n\xff\xfe,1,x\n", "not a UTF-8 text file"),
-    ("header-only-columns-of-another-file", b"name,amount\nx,1\n", "missing columns"),
-    ("without-unit-count-base-columns", b"key,value,label\nfact.a.b,1,A\n",
-     "missing columns"),
-])
-def test_a_file_that_is_not_a_numbers_file_is_refused(good: Path, tmp_path: Path, name: str,
-                                                      content: bytes, expected: str) -> None:
+NOT_NUMBERS = {
+    "not-utf-8": (b"key,value,label\n\xff\xfe,1,x\n", "not a UTF-8 text file"),
+    "columns-of-another-file": (b"name,amount\nx,1\n", "missing columns"),
+    "without-unit-count-base-columns": (b"key,value,label\nfact.a.b,1,A\n", "missing columns"),
+}
+
+
+@pytest.mark.parametrize("name", list(NOT_NUMBERS))
+def test_a_file_that_is_not_a_numbers_file_is_refused(good: Path, tmp_path: Path,
+                                                      name: str) -> None:
+    content, expected = NOT_NUMBERS[name]
     bad = tmp_path / f"{name}.csv"
     bad.write_bytes(content)
     failed_cleanly(run("diff", str(bad), str(good)), str(bad), expected)
