@@ -127,15 +127,18 @@ def test_interrupted_during_the_swap(base: Path, tmp_path: Path, cache: str,
 
 
 def _stopped_from_outside(out: Path, cache: str, sig: int) -> subprocess.CompletedProcess[str]:
-    """A build sent `sig` once it has started (its first line is on stderr)."""
+    """A build sent `sig` once it has started building (its line is on stderr)."""
     proc = start("build", *FAST, "--no-cache", "--data", str(OTHER_DATA), "--out", str(out),
                  BULLETIN_CACHE_DIR=cache)
     assert proc.stderr is not None
-    first = proc.stderr.readline()
-    assert first.startswith("building edition"), first
+    seen = ""
+    while not seen.endswith("building edition 2018-19\n"):
+        line = proc.stderr.readline()
+        assert line, seen  # the build ended before it started building
+        seen += line
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=300)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, first + stderr)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, seen + stderr)
 
 
 def test_ctrl_c_while_building(base: Path, tmp_path: Path, cache: str) -> None:
