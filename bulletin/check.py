@@ -185,6 +185,7 @@ class _Checker:
         env.filters.setdefault("since_last", str)  # bound to last year's facts at render
         self.dir = templates_dir
         self.registry = registry
+        self.guarded: set[str] = set()  # keys the template tests with has(...)
         a = edition.analysis
         self.questions = a.question_keys
         self.judgements = a.judgement_keys
@@ -290,6 +291,10 @@ class _Checker:
                 fault(g, f"'{g.node.name}' (a b1 comparison) has no part '{g.attr}'",
                       suggest(g.attr, B1_PARTS, "parts") or "Its parts are yes, no and p.",
                       g.attr)
+        self.guarded = {".".join(a.value for a in c.args) for c in tree.find_all(n.Call)
+                        if isinstance(c.node, n.Name) and c.node.name == "has" and c.args
+                        and all(isinstance(a, n.Const) and isinstance(a.value, str)
+                                for a in c.args)}
         for call in tree.find_all(n.Call):
             if isinstance(call.node, n.Name):
                 args = [a.value if isinstance(a, n.Const) else None for a in call.args]
@@ -322,7 +327,7 @@ class _Checker:
 
     def _fact_key(self, key: str) -> Iterator[tuple[str, str, str]]:
         if self.registry is not None:
-            if key not in self.registry:
+            if key not in self.registry and key not in self.guarded:  # has("key") guards it
                 yield (f"unknown fact key '{key}'", suggest(key, self.registry), key)
             return
         if not KEY_RE.match(key):

@@ -238,3 +238,16 @@ def test_a_cached_build_writes_the_same_bytes(tmp_path: Path) -> None:
     assert {"bulletin.html", "numbers.csv", "numbers.json"} <= set(a)
     assert _hashes(tmp_path / "warm") == a
     assert _hashes(tmp_path / "fresh") == a
+
+
+def test_a_missing_data_file_is_reported_by_the_load_stage(tmp_path: Path) -> None:
+    """The key cannot be computed without the data: the build carries on to the stage
+    that reports the missing file plainly, instead of failing in the cache."""
+    env = dict(os.environ, BULLETIN_CACHE_DIR=str(tmp_path / "cache"))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_DIR), env.get("PYTHONPATH")]))
+    proc = subprocess.run([sys.executable, "-m", "bulletin", "build", "--formats", "html",
+                           "--data", str(tmp_path / "missing.csv"),
+                           "--out", str(tmp_path / "out")],
+                          cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "missing.csv" in proc.stderr

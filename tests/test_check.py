@@ -177,3 +177,23 @@ def test_check_passes_on_the_project() -> None:
     run = _cli("check", "--edition", "2019-20")
     assert run.returncode == 0, run.stderr
     assert "no problems" in run.stderr
+
+
+def test_with_the_facts_at_hand_every_key_is_checked(tdir: Path) -> None:
+    from test_tables import hand_registry
+
+    reg = hand_registry()
+    _edit(tdir, WORKLOAD, 'fact("fact.caseload_over_50.crc.pct")',
+          'fact("fact.caseload_over_50.crc.pcnt")')
+    faults = check_templates(tdir, EDITION, reg)
+    wrong = [f for f in faults if "crc.pcnt" in f.message]
+    assert [f.message for f in wrong] == [
+        "unknown fact key 'fact.caseload_over_50.crc.pcnt'"], [str(f) for f in faults]
+    assert "'fact.caseload_over_50.crc.pct'" in wrong[0].suggestion
+    # a key the template tests with has(...) first may be missing in some years
+    _edit(tdir, WORKLOAD, "{{ figure(2) }}",
+          '{{ figure(2) }}{% if has("fact.not_every_year") %}{{ fact("fact.not_every_year") }}'
+          "{% endif %}")
+    again = check_templates(tdir, EDITION, reg)
+    assert not [f for f in again if "not_every_year" in f.message]
+    assert len(again) == len(faults)

@@ -433,3 +433,20 @@ def test_conclusion_names_only_factors_with_a_significant_difference(
     assert ("stood out" in text) is bool(kept)
     if len(kept) == 1:
         assert "The factor that stood out was" in text
+
+
+def test_a_misspelt_part_handed_to_a_filter_is_named(tdir: Path) -> None:
+    body = ('{% set sk = b1("skills_knowledge", "sentence_implemented") %}\n'
+            "Text {{ sk.noo | pct }}.\n")
+    with pytest.raises(BulletinError, match=r"01-test\.md\.j2, line 2: the filter 'pct' was "
+                                            r"given part 'noo' \(the parts here are yes, no, "
+                                            r"p\), which is not defined"):
+        _render_one(tdir, body)
+
+
+def test_an_unknown_model_variable_stops_the_render(tdir: Path) -> None:
+    with pytest.raises(BulletinError, match=r"line 1: unknown model variable "
+                                            r"'workload_managable'; Did you mean "
+                                            r"'workload_manageable'"):
+        _render_one(tdir, '{% if in_model("supports_desistance", "workload_managable") %}'
+                          "x{% endif %}\n")
