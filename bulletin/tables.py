@@ -551,6 +551,11 @@ def model_table(registry: Registry, edition: Edition, labels: Labels, index: int
     r2 = registry.get(f"{head}.nagelkerke_r2")
     if r2 is not None and r2.value is not None:
         summary.append(f"Nagelkerke R squared {c.fixed(r2)}.")
+    # A fit the estimation flagged (separation, a redundant block): the reader is told
+    # beside the table, not only in the numbers file.
+    for note in registry.with_prefix(f"{head}.note.").values():
+        if note.value:
+            summary.append(f"Note on the estimation: {note.value}")
     a = edition.analysis
     summary.append(f"Forward stepwise selection: a variable entered at p < "
                    f"{words.pval(a.pin)} and was removed at p > {words.pval(a.pout)}. "

@@ -467,3 +467,18 @@ def test_wide_tables_scroll_in_a_focusable_labelled_region(tables: dict) -> None
         assert len(region) == 1 and region[0].get("tabindex") == "0", t.id
         assert region[0]["aria-labelledby"] == f"{t.id}-caption"
         assert f'<caption id="{t.id}-caption">' in t.to_html()
+
+
+def test_model_notes_on_the_fit_are_footnotes_of_their_table() -> None:
+    """Separation or a skipped block, noted by the estimation, is printed under the table
+    of that model only."""
+    j = J[0]
+    note = Fact(f"model.{j}.note.1", "quasi-complete separation in {ogrs_band}: ogrs_band = "
+                "Low predicts the outcome", "Model note 1", "text")
+    base = hand_registry()
+    reg = Registry([*base.values(), note])
+    tables = {t.id: t for t in build_tables(reg, EDITION)}
+    assert any("quasi-complete separation" in n for n in tables["tableB3"].notes)
+    assert not any("separation" in n for n in tables["tableB4"].notes)
+    plain = {t.id: t for t in build_tables(base, EDITION)}["tableB3"]
+    assert not any("Note on the estimation" in n for n in plain.notes)
