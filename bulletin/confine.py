@@ -210,9 +210,16 @@ def _timeout_error() -> TemplateLimit:
 
 def _timeout(_signum: int, frame: Any) -> None:
     """The timer's handler: raises where the template stands; while output is being
-    joined, leaves it to `concat`, which throws the error into the template itself."""
-    if frame is not None and frame.f_code is BoundedEnvironment.concat.__code__:
-        return
+    joined (in `concat` or anything it calls outside the template), leaves it to
+    `concat`, which throws the error into the template itself. Raising there would lose
+    the template's line."""
+    f = frame
+    while f is not None:
+        if f.f_code.co_filename.endswith(".j2"):
+            break  # inside the template: raise here, so the error carries its line
+        if f.f_code is BoundedEnvironment.concat.__code__:
+            return  # in concat's own bookkeeping (or a helper it called): it throws next
+        f = f.f_back
     raise _timeout_error()
 
 
