@@ -76,7 +76,8 @@ def test_console_script_is_installed() -> None:
 def test_messages_use_one_spelling_of_commands() -> None:
     """No message or doc tells users to run `python -m bulletin`."""
     offenders = []
-    for path in [*PROJECT_DIR.glob("bulletin/**/*.py"), PROJECT_DIR / "README.md"]:
+    for path in [*PROJECT_DIR.glob("bulletin/**/*.py"), *PROJECT_DIR.glob("docs/*.md"),
+                 PROJECT_DIR / "README.md"]:
         text = path.read_text(encoding="utf-8")
         if "python -m bulletin" in text:
             offenders.append(str(path.relative_to(PROJECT_DIR)))
