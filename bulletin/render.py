@@ -195,8 +195,11 @@ def make_environment(templates_dir: Path, ctx: _Context | None = None):
         "long_date": words.long_date, "complement": words.complement,
         "stars": words.stars, "fixed": _marked(words.fixed), "capfirst": _capfirst,
         "share_of": _marked(words.share_of), "only": words.only,
+        "spell": _marked(words.spell), "typeset": words.typeset,
     }.items()})
-    env.globals.update({"compare": _guarded("compare", words.compare),
+    book = words.Phrasebook()  # one per render: stock phrases varied in turn
+    env.globals.update({"compare": _guarded("compare", book.compare),
+                        "adjusted": _guarded("adjusted", book.adjusted),
                         "significant": _guarded("significant", words.significant)})
     if ctx is not None:
         env.filters["since_last"] = _guarded("since_last", ctx.since_last, "filter")
@@ -596,7 +599,7 @@ class _Context:
         t = self.tables.get(key)
         if t is None:
             raise BulletinError(f"no table {ref!r} (tables: {', '.join(self.tables)})")
-        out = t.to_html()
+        out = words.typeset_html(t.to_html())  # en dashes and minus signs; CSVs stay ASCII
         return self.blocks.add(out, out + "\n" + table_download_html(t))
 
     def quotes(self, section: str) -> Markup:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -112,6 +113,51 @@ def num(v: Number) -> str:
     return f"{int(v):,}"
 
 
+_SMALL = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+@number_filter("spell")
+def spell(v: Number) -> str:
+    """A count in running text: one to nine in words, 10 and above in figures ("seven
+    divisions", "21 CRCs"), as GOV.UK and ONS style have it. Not for a figure with a unit
+    (per cent, months, percentage points): those always take figures."""
+    if isinstance(v, float) and not v.is_integer() or v < 0:
+        return num(v)
+    n = int(v)
+    return _SMALL[n] if n < len(_SMALL) else f"{n:,}"
+
+
+# -- typography --------------------------------------------------------------------------
+
+MINUS = "\u2212"
+EN_DASH = "\u2013"
+_RANGE = re.compile(r"(?<![\d.,/-])(\d[\d,]*)-(\d[\d,]*)(?![\d/-])")
+_NEGATIVE = re.compile(r"(?<![\w.,)-])-(?=\.?\d)")
+
+
+def typeset(text: Any) -> str:
+    """Printed number typography (docs/style.md, "Dashes and signs"): an en dash in a
+    range of numbers ("51–60") and a true minus sign in a negative number ("−0.67").
+
+    The data (numbers.csv, the table CSVs, band labels in settings) keep ASCII; only what
+    a reader sees is typeset. A year-month ("2018-06") is left alone.
+    """
+    out = "" if text is None else str(text)
+    out = _RANGE.sub(lambda m: m.group(0) if _is_year_month(m) else
+                     f"{m.group(1)}{EN_DASH}{m.group(2)}", out)
+    return _NEGATIVE.sub(MINUS, out)
+
+
+def _is_year_month(m: re.Match[str]) -> bool:
+    a, b = m.group(1), m.group(2)
+    return len(a) == 4 and len(b) == 2 and a.startswith(("19", "20"))
+
+
+def typeset_html(markup: str) -> str:
+    """`typeset` applied to the text between tags only (never to an id, class or link)."""
+    return re.sub(r">([^<]+)<", lambda m: ">" + typeset(m.group(1)) + "<", markup)
+
+
 @number_filter("pval")
 def pval(v: Number) -> str:
     """A p-value or threshold as printed in social research: 0.05 -> ".05", tiny -> "<.001"."""
@@ -169,29 +215,34 @@ _NUMBER_WORDS = {0: "none", 1: "one", 2: "two", 3: "three", 4: "four", 5: "five"
                  20: "twenty"}
 # Simple fractions a reader takes in at a glance: halves, thirds, quarters, fifths, tenths,
 # and at the two ends one in twenty and nineteen in twenty (without them 5 per cent would
-# be "nearly one in ten", double the true share of the minority).
+# be "almost one in ten", double the true share of the minority).
 _DENOMINATORS = (2, 3, 4, 5, 10)
 _FRACTIONS: tuple[Fraction, ...] = tuple(sorted(
     {Fraction(n, d) for d in _DENOMINATORS for n in range(1, d)}
     | {Fraction(1, 20), Fraction(19, 20)},
 ))
-# Beyond the plain fractions a phrase is only as close as its qualifier claims, measured
-# both in points and against the minority share (the smaller of the share and the rest):
-# three points is close to a half but far from one in ten.
-EXACT_WITHIN = 1.0      # points: "nine in ten" covers 89-91 ...
-EXACT_RELATIVE = 0.10   # ... and never more than a tenth of the minority share
-JUST_WITHIN = 2.5       # points: "just over / just under" ...
-CLOSE_RELATIVE = 0.125  # ... and this share of the minority; also the limit for
-                        # "about" (above) and "nearly" (below)
-NEAR_WITHIN = 5.0       # points: the furthest "about" / "nearly" can reach
+# How close each qualifier claims to be (docs/style.md, "Proportions in words"): a limit
+# in percentage points and a limit as a share of the fraction's minority side (the
+# smaller of the fraction and the rest), whichever is tighter. Three points is close to
+# a half but not to one in twenty.
+#   bare phrase ("nine in ten")          within 1 point and a tenth of the minority side
+#   "almost" (below) / "just over" (above) within 3 points and 30 per cent of it
+#   "about" (either side)                within 4 points and 35 per cent of it
+#   "around" (either side)               within 5 points and 40 per cent of it
+# Half is named outright only at 50 (49 is "almost half"), and is never "about" or
+# "around": either side of it the phrase says which side ("less than half").
+TIERS = (("", 1.0, 0.10), ("just", 3.0, 0.30), ("about", 4.0, 0.35),
+         ("around", 5.0, 0.40))
+EXACT_WITHIN = TIERS[0][1]
 EDGE = 5.0              # below this "very few", above 100 minus this "nearly all"
-# Far from one in twenty (or nineteen in twenty) the phrase is bounded by the next plain
-# fraction inwards: "less than one in ten" reads better than "more than one in twenty".
+# One in twenty and nineteen in twenty name only values close to them; a value further
+# off is described against the next fraction inwards ("almost one in ten" for 7 per cent).
 _INWARD = {Fraction(1, 20): Fraction(1, 10), Fraction(19, 20): Fraction(9, 10)}
+HALF = Fraction(1, 2)
 
 
 def fraction_phrase(f: Fraction) -> str:
-    if f == Fraction(1, 2):
+    if f == HALF:
         return "half"
     return f"{_NUMBER_WORDS[f.numerator]} in {_NUMBER_WORDS[f.denominator]}"
 
@@ -202,19 +253,42 @@ def nearest_fraction(percent: Number) -> Fraction:
     return min(_FRACTIONS, key=lambda f: (abs(share - f), f.denominator, f))
 
 
-def proportion_in_words(percent: Number) -> str:
-    """A percentage as a plain-English proportion: 91 -> "nine in ten", 46 -> "less than half".
+def _tier(percent: float, f: Fraction) -> str | None:
+    """The closest tier whose limits `percent` is within, for the fraction `f`."""
+    d = abs(percent - float(f) * 100)
+    minority = min(float(f), 1 - float(f)) * 100
+    for name, points, share in TIERS:
+        if f == HALF and name in ("about", "around"):
+            return None  # either side of half, what matters is which side
+        if f == HALF and name == "":
+            points = 0.5  # 49 is "almost half": the side of half is the news
+        if d <= min(points, share * minority) + 1e-9:
+            return name
+    return None
 
-    The nearest simple fraction is named outright within one point of it (and within a
-    tenth of the minority share, so 6 per cent is not "one in twenty"); "just over" or
-    "just under" it within 2.5 points (and an eighth of the minority share); "about"
-    (above) or "nearly" (below) a little further, where the minority share is large
-    enough for that to stay close. Further away the phrase makes no claim of closeness:
-    "more than" or "less than" the fraction, always true of the value ("less than half",
-    the usual English; 13 per cent is "more than one in ten", not "about one in ten").
-    The rule is symmetric: 100 minus a value gets the mirror phrase. Exactly 0 and 100
-    are "none" and "all"; other values within 5 points of them "very few" and
-    "nearly all".
+
+def _qualified(percent: float, f: Fraction, tier: str) -> str:
+    phrase = fraction_phrase(f)
+    if tier == "":
+        return phrase
+    if tier == "just":
+        return f"almost {phrase}" if percent < float(f) * 100 else f"just over {phrase}"
+    return f"{tier} {phrase}"
+
+
+def proportion_in_words(percent: Number) -> str:
+    """A percentage as a plain-English proportion, by the rule in docs/style.md.
+
+    The nearest simple fraction is named outright within a point of it (91 -> "nine in
+    ten"); "almost" just below it and "just over" just above (87 -> "almost nine in ten",
+    53 -> "just over half"); "about" a little further either side and "around" further
+    still (84 -> "about four in five", 15 -> "around one in five"). How far each word
+    reaches shrinks with the fraction's minority side, so 8 per cent is "almost one in
+    ten" but never "nearly one in twenty". Either side of half, beyond "almost" and "just
+    over", the side is what matters: 46 -> "less than half", 54 -> "more than half".
+    "Less than" is never used for a figure just below a fraction. The rule is symmetric
+    (100 minus a value gets the mirror phrase). Exactly 0 and 100 are "none" and "all";
+    other values within 5 points of them "very few" and "nearly all".
     """
     if isinstance(percent, bool) or not isinstance(percent, int | float) or \
             math.isnan(percent) or not 0 <= percent <= 100:
@@ -227,21 +301,15 @@ def proportion_in_words(percent: Number) -> str:
         return "very few"
     if percent > 100 - EDGE:
         return "nearly all"
+    p = float(percent)
     f = nearest_fraction(percent)
-    d = percent - float(f) * 100
-    minority = min(float(f), 1 - float(f)) * 100
-    phrase = fraction_phrase(f)
-    if abs(d) <= min(EXACT_WITHIN, EXACT_RELATIVE * minority) + 1e-9:
-        return phrase
-    close = CLOSE_RELATIVE * minority + 1e-9
-    if abs(d) <= min(JUST_WITHIN, close):
-        return f"just over {phrase}" if d > 0 else f"just under {phrase}"
-    if f != Fraction(1, 2) and abs(d) <= min(NEAR_WITHIN, close):
-        return f"about {phrase}" if d > 0 else f"nearly {phrase}"
-    if f in _INWARD:
-        inner = _INWARD[f]
-        return f"{'less' if inner > f else 'more'} than {fraction_phrase(inner)}"
-    return f"more than {phrase}" if d > 0 else f"less than {phrase}"
+    tier = _tier(p, f)
+    if f in _INWARD and tier not in ("", "just"):
+        f, tier = _INWARD[f], _tier(p, _INWARD[f])
+    if tier is not None:
+        return _qualified(p, f, tier)
+    side = "more" if p > float(f) * 100 else "less"
+    return f"{side} than {fraction_phrase(f)}"
 
 
 def printed_percent(v: Number) -> float:
@@ -324,6 +392,47 @@ def compare(a: Any, b: Any, p: Any, to: bool = False) -> str:
     if abs(va - vb) >= NOTABLE_POINTS:
         word = f"notably {word}"
     return f"{word} than" if to else word
+
+
+class Phrasebook:
+    """Stock phrases varied across one bulletin, so that the ninth comparison does not
+    read like the first (docs/style.md, "Varying stock phrases").
+
+    One phrasebook serves one render: each call takes the next wording of its kind in
+    turn, so the text is the same on every build. The choice of kind is `compare`'s
+    (what the test supports); only the wording within a kind varies.
+    """
+
+    COMPARE: dict[str, tuple[str, ...]] = {
+        "notably higher than": ("notably higher than", "well above", "markedly higher than"),
+        "notably lower than": ("notably lower than", "well below", "markedly lower than"),
+        "higher than": ("higher than", "above"),
+        "lower than": ("lower than", "below"),
+        "similar to": ("similar to", "close to"),
+        "notably higher": ("notably higher", "markedly higher"),
+        "notably lower": ("notably lower", "markedly lower"),
+    }
+    ADJUSTED = ("once the other factors were taken into account",
+                "with the other factors held constant",
+                "after allowing for the other factors in the model")
+
+    def __init__(self) -> None:
+        self.used: dict[str, int] = {}
+
+    def _next(self, kind: str, choices: tuple[str, ...]) -> str:
+        k = self.used.get(kind, 0)
+        self.used[kind] = k + 1
+        return choices[k % len(choices)]
+
+    def compare(self, a: Any, b: Any, p: Any, to: bool = False) -> str:
+        """`compare`, with the wording of its answer varied in turn."""
+        word = compare(a, b, p, to)
+        return self._next(word, self.COMPARE.get(word, (word,)))
+
+    def adjusted(self) -> str:
+        """"once the other factors were taken into account", and its variants in turn:
+        what a model's result holds after (say it only where the model supports it)."""
+        return self._next("adjusted", self.ADJUSTED)
 
 
 # -- year on year ------------------------------------------------------------------------

@@ -216,8 +216,8 @@ def test_every_table_b3_coefficient(built: Built) -> None:
     prefixes.append(f"model.{j}.constant")
     assert len(prefixes) >= 2
     for p in prefixes:
-        cells = [words.fixed(reg[f"{p}.{s}"], 2) for s in ("b", "se", "wald", "odds_ratio")
-                 if f"{p}.{s}" in reg]
+        cells = [words.typeset(words.fixed(reg[f"{p}.{s}"], 2))  # printed with "−"
+                 for s in ("b", "se", "wald", "odds_ratio") if f"{p}.{s}" in reg]
         assert _has_run(region, cells), f"Table B3 row {p}: {cells}"
 
 
@@ -273,8 +273,8 @@ def _footnote_free(page: str, footnotes: int) -> str:
 
 def test_every_number_in_the_pdf_is_in_the_numbers_file(built: Built) -> None:
     allowed = _allowed(built.registry)
-    labels = sorted({lab for b in EDITION.analysis.bands for lab in b.labels}, key=len,
-                    reverse=True)
+    labels = sorted({form for b in EDITION.analysis.bands for lab in b.labels
+                     for form in (lab, words.typeset(lab))}, key=len, reverse=True)
     texts = {str(f.value) for f in built.registry.values() if isinstance(f.value, str)}
     stray: list[str] = []
     for number, page in enumerate(built.pages, start=1):

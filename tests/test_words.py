@@ -95,10 +95,11 @@ def test_months_and_dates() -> None:
 
 @pytest.mark.parametrize(("percent", "phrase"), [
     (91, "nine in ten"), (67, "two in three"), (80, "four in five"),
-    (46, "less than half"), (70, "seven in ten"), (83, "more than four in five"),
-    (33, "one in three"), (50, "half"), (54, "more than half"), (48, "just under half"),
-    (52, "just over half"), (25, "one in four"), (86, "less than nine in ten"),
-    (37, "nearly two in five"), (43, "about two in five"),
+    (46, "less than half"), (70, "seven in ten"), (83, "just over four in five"),
+    (87, "almost nine in ten"), (33, "one in three"), (50, "half"), (54, "more than half"),
+    (48, "almost half"), (49, "almost half"), (52, "just over half"), (25, "one in four"),
+    (86, "around nine in ten"), (37, "almost two in five"), (44, "about two in five"),
+    (84, "about four in five"), (15, "around one in five"),
     (0, "none"), (100, "all"), (2, "very few"), (97, "nearly all"),
 ])
 def test_proportion_examples(percent: float, phrase: str) -> None:
@@ -111,78 +112,77 @@ def test_exact_fractions_get_the_bare_phrase() -> None:
             f = Fraction(n, d)
             phrase = proportion_in_words(float(f) * 100)
             assert phrase == words.fraction_phrase(f)
-            assert not re.match(r"(about|nearly|just|more|less)", phrase)
+            assert not re.match(r"(about|around|almost|just|more|less)", phrase)
 
 
-QUALIFIER_ORDER = {"less than": 0, "nearly": 1, "just under": 2, "": 3, "just over": 4,
-                   "about": 5, "more than": 6}
-PHRASE = re.compile(r"^(?:(nearly|less than|just under|just over|about|more than) )?"
+PHRASE = re.compile(r"^(?:(almost|just over|about|around|less than|more than) )?"
                     r"(half|(one|two|three|four|five|six|seven|eight|nine|nineteen) in "
                     r"(two|three|four|five|ten|twenty))$")
 WORD = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
         "eight": 8, "nine": 9, "ten": 10, "nineteen": 19, "twenty": 20}
-MIRROR = {"less than": "more than", "nearly": "about", "just under": "just over", "": ""}
+MIRROR = {"less than": "more than", "almost": "just over", "about": "about",
+          "around": "around", "": ""}
 MIRROR.update({v: k for k, v in MIRROR.items()})
+# docs/style.md: how far from its fraction each qualifier may be, in points and as a
+# share of the fraction's minority side.
+REACH = {"": (1.0, 0.10), "almost": (3.0, 0.30), "just over": (3.0, 0.30),
+         "about": (4.0, 0.35), "around": (5.0, 0.40)}
+SIMPLE = sorted({n / d * 100 for d in (2, 3, 4, 5, 10) for n in range(1, d)})
 
 
-def _rank(phrase: str) -> tuple[float, int]:
-    """Where a phrase sits on the 0-100 line: its fraction, then its qualifier."""
-    if phrase == "none":
-        return (-1, 0)
-    if phrase == "very few":
-        return (0, 0)
-    if phrase == "nearly all":
-        return (100, 0)
-    if phrase == "all":
-        return (101, 0)
+def _parse(phrase: str) -> tuple[str, float]:
+    """(qualifier, the fraction as a percentage) of a phrase."""
     m = PHRASE.match(phrase)
     assert m, f"unexpected phrase {phrase!r}"
-    qual = m.group(1) or ""
     frac = 0.5 if m.group(2) == "half" else WORD[m.group(3)] / WORD[m.group(4)]
-    return (frac * 100, QUALIFIER_ORDER[qual])
+    return m.group(1) or "", frac * 100
 
 
-def test_monotonic_and_well_formed_across_the_range() -> None:
-    previous = (-2.0, 0)
-    for tenth in range(0, 1001):
-        p = tenth / 10
-        rank = _rank(proportion_in_words(p))
-        assert rank >= previous, f"{p}: {proportion_in_words(p)!r} after {previous}"
-        previous = rank
+def _tenths(lo: int = 50, hi: int = 950):
+    return (t / 10 for t in range(lo, hi + 1))
 
 
-def test_phrase_is_never_far_from_the_value() -> None:
-    for tenth in range(50, 951):
-        p = tenth / 10
-        frac, _ = _rank(proportion_in_words(p))
-        assert abs(frac - p) <= words.EDGE + 1e-9
+def test_the_named_fraction_never_goes_down_as_the_value_rises() -> None:
+    previous = -1.0
+    for p in _tenths():
+        _q, frac = _parse(proportion_in_words(p))
+        assert frac >= previous, f"{p}: {proportion_in_words(p)!r}"
+        previous = frac
+
+
+def test_each_qualifier_is_true_and_as_close_as_it_claims() -> None:
+    """"almost" and "less than" only below the fraction, "just over" and "more than"
+    only above; the bare phrase, "almost", "just over", "about" and "around" within
+    their reach in points and against the minority side."""
+    for p in _tenths():
+        phrase = proportion_in_words(p)
+        q, frac = _parse(phrase)
+        if q in ("almost", "less than"):
+            assert p < frac, phrase
+        if q in ("just over", "more than"):
+            assert p > frac, phrase
+        if q in REACH:
+            points, share = REACH[q]
+            limit = 0.5 if frac == 50 and q == "" else min(points, share * min(frac, 100 - frac))
+            assert abs(p - frac) <= limit + 1e-9, f"{p}: {phrase!r}"
+
+
+def test_never_less_than_for_a_figure_just_below_a_fraction() -> None:
+    for p in _tenths():
+        phrase = proportion_in_words(p)
+        if phrase.startswith("less than"):
+            assert not any(0 < f - p <= 3 for f in SIMPLE), f"{p}: {phrase!r}"
 
 
 @pytest.mark.parametrize(("percent", "phrase"), [
-    (5, "one in twenty"), (6, "less than one in ten"), (7, "less than one in ten"),
-    (13, "more than one in ten"), (15, "less than one in five"),
-    (16, "less than one in five"), (17, "less than one in five"),
-    (93, "more than nine in ten"), (94, "more than nine in ten"), (95, "nineteen in twenty"),
+    (5, "one in twenty"), (6, "just over one in twenty"), (7, "almost one in ten"),
+    (8, "almost one in ten"), (13, "just over one in ten"), (14, "around one in ten"),
+    (16, "about one in five"), (17, "almost one in five"),
+    (93, "just over nine in ten"), (94, "almost nineteen in twenty"),
+    (95, "nineteen in twenty"),
 ])
 def test_small_shares_are_not_misread(percent: float, phrase: str) -> None:
     assert proportion_in_words(percent) == phrase
-
-
-def test_phrases_claiming_closeness_are_close_for_the_minority_too() -> None:
-    """A bare, "just", "about" or "nearly" phrase stays within 15% of the minority share
-    (5 per cent is not "nearly one in ten"); "more than"/"less than" is always true."""
-    for tenth in range(50, 951):
-        p = tenth / 10
-        phrase = proportion_in_words(p)
-        m = PHRASE.match(phrase)
-        assert m, phrase
-        frac, _ = _rank(phrase)
-        if m.group(1) == "more than":
-            assert p > frac, phrase
-        elif m.group(1) == "less than":
-            assert p < frac, phrase
-        else:
-            assert abs(frac - p) <= 0.15 * min(p, 100 - p) + 1e-9, f"{p}: {phrase!r}"
 
 
 def test_complement_gets_the_mirror_phrase() -> None:
@@ -193,10 +193,9 @@ def test_complement_gets_the_mirror_phrase() -> None:
             assert other == {"none": "all", "all": "none", "very few": "nearly all",
                              "nearly all": "very few"}[phrase]
             continue
-        m, o = PHRASE.match(phrase), PHRASE.match(other)
-        assert m and o, (phrase, other)
-        assert MIRROR[m.group(1) or ""] == (o.group(1) or ""), (p, phrase, other)
-        assert _rank(phrase)[0] + _rank(other)[0] == pytest.approx(100), (p, phrase, other)
+        (q, frac), (oq, ofrac) = _parse(phrase), _parse(other)
+        assert MIRROR[q] == oq, (p, phrase, other)
+        assert frac + ofrac == pytest.approx(100), (p, phrase, other)
 
 
 @pytest.mark.parametrize("bad", [-1, 100.5, float("nan"), "46", True])
@@ -208,6 +207,8 @@ def test_proportion_rejects_non_percentages(bad: object) -> None:
 @pytest.mark.parametrize(("percent", "noun", "text"), [
     (91, "officers", "nine in ten officers"),
     (46, "officers", "less than half of officers"),
+    (87, "officers", "almost nine in ten officers"),
+    (48, "the officers we interviewed", "almost half of the officers we interviewed"),
     (91, "the officers we interviewed", "nine in ten of the officers we interviewed"),
     (0, "officers", "no officers"),
     (0, "the CRC cases", "none of the CRC cases"),
@@ -329,3 +330,52 @@ def test_only_follows_the_figure() -> None:
     assert words.only(50) == "" and words.only(71.2) == ""
     assert words.only(_pct_fact("table1.q.pct_yes", 3, 40, suppressed=True)) == ""
     assert words.only(Fact("table1.q.pct_yes", None, "q", "percent")) == ""
+
+
+# -- counts, typography, varied phrasing ----------------------------------------------------
+
+@pytest.mark.parametrize(("value", "text"), [
+    (1, "one"), (7, "seven"), (9, "nine"), (10, "10"), (21, "21"), (1965, "1,965"),
+])
+def test_spell_small_counts_in_words(value: int, text: str) -> None:
+    assert words.spell(value) == text
+    assert words.spell(Fact("fact.n", value, "n", "count")) == text
+
+
+def test_spell_keeps_suppression() -> None:
+    assert words.spell(Fact("fact.n", 3, "n", "count", suppressed=True)) == SUPPRESSED
+
+
+@pytest.mark.parametrize(("text", "out"), [
+    ("51-60", "51–60"), ("18-24", "18–24"), ("-0.67", "−0.67"), ("(-1.20)", "(−1.20)"),
+    ("B = -0.05 and 1-20 cases", "B = −0.05 and 1–20 cases"),
+    ("2018-06", "2018-06"), ("71+", "71+"), ("post-custody", "post-custody"),
+    ("a - b", "a - b"), ("0.67", "0.67"),
+])
+def test_typeset_ranges_and_minus_signs(text: str, out: str) -> None:
+    assert words.typeset(text) == out
+
+
+def test_typeset_html_touches_text_only() -> None:
+    html = '<td id="row-1" class="a-1">-0.67</td><th scope="row">51-60</th>'
+    assert words.typeset_html(html) == \
+        '<td id="row-1" class="a-1">−0.67</td><th scope="row">51–60</th>'
+
+
+def test_phrasebook_varies_wording_within_what_the_test_supports() -> None:
+    book = words.Phrasebook()
+    said = [book.compare(64, 53, 0.001, to=True) for _ in range(4)]
+    assert said[0] == compare(64, 53, 0.001, to=True) == "notably higher than"
+    assert len(set(said[:3])) == 3 and said[3] == said[0]
+    assert all(w in words.Phrasebook.COMPARE["notably higher than"] for w in said)
+    # no variant of a non-significant comparison claims a direction
+    for _ in range(3):
+        assert book.compare(81, 72, 0.2, to=True) == "not significantly different from"
+    for kind, variants in words.Phrasebook.COMPARE.items():
+        up, down = "higher" in kind or "above" in kind, "lower" in kind
+        for v in variants:
+            assert ("higher" in v or "above" in v) == up and ("lower" in v or "below" in v) \
+                == down, (kind, v)
+    again = words.Phrasebook()
+    assert again.compare(64, 53, 0.001, to=True) == said[0]
+    assert len({book.adjusted() for _ in range(3)}) == 3
