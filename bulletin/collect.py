@@ -92,6 +92,17 @@ def _narrative(b: RegistryBuilder, r: AnalysisResults, edition: Edition,
              "First month of fieldwork (edition settings)", "month")
     b.number("fact.fieldwork_end", edition.fieldwork_end,
              "Last month of fieldwork (edition settings)", "month")
+    prog = edition.programme
+    b.number("fact.sample_confidence", prog.sample_confidence,
+             "Confidence level each inspection's case sample was sized for, per cent "
+             "(edition settings)", "percent")
+    b.number("fact.sample_margin", prog.sample_margin,
+             "Margin of error each case sample was sized for, percentage points "
+             "(edition settings)")
+    b.number("fact.earlier_programme_start", prog.earlier_start,
+             "First month of the earlier inspection programme (edition settings)", "month")
+    b.number("fact.earlier_programme_end", prog.earlier_end,
+             "Last month of the earlier inspection programme (edition settings)", "month")
     limit = r.caseload_threshold
     for row in r.caseload_over.itertuples(index=False):
         b.percent(f"fact.caseload_over_{limit}.{slug(row.level)}.pct", row.count, row.base,

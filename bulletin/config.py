@@ -121,6 +121,26 @@ class AnalysisSettings:
 
 
 @dataclass(frozen=True)
+class Programme:
+    """Facts about the inspection programme that the text states and the case data
+    cannot give: how the case samples were sized, and when the earlier programme ran."""
+
+    sample_confidence: int = 80  # per cent: samples sized for this confidence level ...
+    sample_margin: int = 5  # ... and this margin of error, in percentage points
+    earlier_start: str = "2016-03"  # the earlier programme the findings are compared with
+    earlier_end: str = "2017-12"
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """Who publishes the bulletin and how readers reach them (printed in the text)."""
+
+    name: str = "HM Inspectorate of Probation"
+    address: str = ""
+    web: str = ""
+
+
+@dataclass(frozen=True)
 class Edition:
     id: str
     number: str
@@ -135,6 +155,8 @@ class Edition:
     previous: str | None = None
     source_file: Path | None = None
     extra: tuple[tuple[str, Any], ...] = field(default=())
+    programme: Programme = field(default_factory=Programme)
+    publisher: Publisher = field(default_factory=Publisher)
 
     @property
     def slug(self) -> str:
@@ -390,7 +412,35 @@ ANALYSIS_KEYS = ("pin", "pout", "removal_test", "min_count", "unreliable_base",
                  "stability_seed", "candidates", "case_variables", "reference", "bands",
                  "groupings", "judgements", "questions")
 KNOWN_KEYS = ("id", "number", "title", "series", "authors", "fieldwork_start",
-              "fieldwork_end", "published", "data", "previous", "analysis")
+              "fieldwork_end", "published", "data", "previous", "analysis", "programme",
+              "publisher")
+
+
+def _programme(r: _Reader, table: dict[str, Any]) -> Programme:
+    """[programme] from the defaults, with the edition's own [programme] over it."""
+    w = "programme."
+    p = Programme(
+        sample_confidence=r.get(table, "sample_confidence", int, "a whole per cent", 80, w),
+        sample_margin=r.get(table, "sample_margin", int, "a whole number of points", 5, w),
+        earlier_start=r.get(table, "earlier_start", str, "a month as YYYY-MM", "2016-03", w),
+        earlier_end=r.get(table, "earlier_end", str, "a month as YYYY-MM", "2017-12", w),
+    )
+    for key in ("earlier_start", "earlier_end"):
+        r.matches(f"programme.{key}", getattr(p, key), MONTH_RE, "a month as YYYY-MM")
+    if p.sample_confidence is not None and not 0 < p.sample_confidence < 100:
+        r.fault("key 'programme.sample_confidence' is out of range", "a per cent from 1 to 99",
+                p.sample_confidence)
+    return p
+
+
+def _publisher(r: _Reader, table: dict[str, Any]) -> Publisher:
+    w = "publisher."
+    return Publisher(
+        name=r.get(table, "name", str, "the publisher's name", "HM Inspectorate of Probation",
+                   w),
+        address=r.get(table, "address", str, "a postal address on one line", "", w),
+        web=r.get(table, "web", str, "a web address starting https://", "", w),
+    )
 
 
 def _check_edition(r: _Reader, path: Path, v: dict[str, Any]) -> None:
@@ -472,6 +522,9 @@ def load_edition(name_or_path: str | Path = DEFAULT_EDITION) -> Edition:
         "previous": r.get(ed, "previous", str, "the id of last year's edition", None),
     }
     _check_edition(r, path, values)
+    own = {k: r.get(raw, k, dict, f"a [{k}] table", {}) or {} for k in ("programme", "publisher")}
+    programme = _programme(r, _merge(defaults.get("programme", {}), own["programme"]))
+    publisher = _publisher(r, _merge(defaults.get("publisher", {}), own["publisher"]))
     _unknown_keys(r, raw)
     if r.problems or analysis is None:
         raise BulletinError(f"{path}: the edition file has problems", tuple(r.problems))
@@ -485,6 +538,7 @@ def load_edition(name_or_path: str | Path = DEFAULT_EDITION) -> Edition:
         fieldwork_start=values["fieldwork_start"], fieldwork_end=values["fieldwork_end"],
         published=values["published"], data_file=data_file, analysis=analysis,
         previous=values["previous"], source_file=path, extra=extra,
+        programme=programme, publisher=publisher,
     )
 
 

@@ -88,6 +88,7 @@ class EditionView:
     pin: float
     pout: float
     min_count: int
+    publisher: dict[str, str] = field(default_factory=dict)  # name, address, web
 
     @classmethod
     def of(cls, edition: Edition, has_previous: bool) -> EditionView:
@@ -101,6 +102,7 @@ class EditionView:
             questions=tuple((q.key, q.standard, q.text) for q in a.questions),
             judgements=tuple((j.key, j.short, j.text) for j in a.judgements),
             pin=a.pin, pout=a.pout, min_count=a.min_count,
+            publisher=dict(vars(edition.publisher)),
         )
 
 
@@ -200,6 +202,7 @@ def make_environment(templates_dir: Path, ctx: _Context | None = None):
     book = words.Phrasebook()  # one per render: stock phrases varied in turn
     env.globals.update({"compare": _guarded("compare", book.compare),
                         "adjusted": _guarded("adjusted", book.adjusted),
+                        "difference": _guarded("difference", book.difference),
                         "significant": _guarded("significant", words.significant)})
     if ctx is not None:
         env.filters["since_last"] = _guarded("since_last", ctx.since_last, "filter")

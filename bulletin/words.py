@@ -414,7 +414,7 @@ class Phrasebook:
     }
     ADJUSTED = ("once the other factors were taken into account",
                 "with the other factors held constant",
-                "after allowing for the other factors in the model")
+                "after allowing for the other factors")
 
     def __init__(self) -> None:
         self.used: dict[str, int] = {}
@@ -428,6 +428,19 @@ class Phrasebook:
         """`compare`, with the wording of its answer varied in turn."""
         word = compare(a, b, p, to)
         return self._next(word, self.COMPARE.get(word, (word,)))
+
+    DIFFERENCE = {True: ("a statistically significant difference",
+                         "a difference that is statistically significant"),
+                  False: ("a difference that is not statistically significant",
+                          "not a statistically significant difference")}
+
+    def difference(self, p: Any, also: bool = False) -> str:
+        """What the test says of a difference just given ("a statistically significant
+        difference", or that it is not), its wording varied in turn. With `also`, a
+        significant one is "also" significant (say so only where the one before was)."""
+        sig = significant(p)
+        text = self._next(f"difference-{sig}", self.DIFFERENCE[sig])
+        return f"also {text}" if also and sig else text
 
     def adjusted(self) -> str:
         """"once the other factors were taken into account", and its variants in turn:

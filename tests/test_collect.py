@@ -159,7 +159,8 @@ CONTRACT = [
     rf"model\.({_J})\.term\.[1-9][0-9]*\.(variable|level|kind)",
     r"a1\.[0-9]{2}\.(provider|provider_type|report_month|cases|interviews)",
     r"fact\.(cases_inspected|ro_interviews|ro_interviews_crc|ro_interviews_nps|providers"
-    r"|providers_crc|providers_nps|fieldwork_start|fieldwork_end)",
+    r"|providers_crc|providers_nps|fieldwork_start|fieldwork_end|sample_confidence"
+    r"|sample_margin|earlier_programme_start|earlier_programme_end)",
     r"fact\.caseload_over_50\.(crc|nps)\.pct",
     r"fact\.rosh\.(crc|nps)\.(low|medium|high_very_high)\.pct",
     rf"fact\.caseload_(over|up_to)_50\.({_J})\.(pct_yes|n)",

@@ -276,6 +276,7 @@ def test_every_number_in_the_pdf_is_in_the_numbers_file(built: Built) -> None:
     labels = sorted({form for b in EDITION.analysis.bands for lab in b.labels
                      for form in (lab, words.typeset(lab))}, key=len, reverse=True)
     texts = {str(f.value) for f in built.registry.values() if isinstance(f.value, str)}
+    texts |= {EDITION.publisher.address}  # the publisher's postal address (edition settings)
     stray: list[str] = []
     for number, page in enumerate(built.pages, start=1):
         if re.search(r"^\s*Contents\s*$", page, re.M) or \

@@ -78,6 +78,10 @@ def hand_registry(overrides: dict[str, Fact] | None = None,
     b.number("fact.providers_nps", 7, "providers nps", "count")
     b.number("fact.fieldwork_start", EDITION.fieldwork_start, "start", "month")
     b.number("fact.fieldwork_end", EDITION.fieldwork_end, "end", "month")
+    b.number("fact.sample_confidence", EDITION.programme.sample_confidence, "conf", "percent")
+    b.number("fact.sample_margin", EDITION.programme.sample_margin, "margin")
+    b.number("fact.earlier_programme_start", EDITION.programme.earlier_start, "s", "month")
+    b.number("fact.earlier_programme_end", EDITION.programme.earlier_end, "e", "month")
     b.percent("fact.caseload_over_50.crc.pct", 870, 1300, "crc over 50")
     b.percent("fact.caseload_over_50.nps.pct", 32, 640, "nps over 50")
     b.percent("fact.rosh.crc.medium.pct", 920, 1310, "crc medium")
@@ -112,6 +116,7 @@ def _model(b: RegistryBuilder, j: str, k: int) -> None:
     b.number(f"{h}.rosh_level.df", 2, "df")
     b.number(f"{h}.rosh_level.p", 0.0002, "p", "p_value")
     b.number(f"{h}.rosh_level.reference", "High/Very high", "ref", "text")
+    b.number(f"{h}.skills_knowledge.p", 0.003, "p", "p_value")  # the question's own test
     terms = {"rosh_level.medium": (-0.634, 0.25, 0.012), "rosh_level.low": (-0.775, 0.3, 0.2),
              "caseload": (-0.011, 0.004, 0.03), "skills_knowledge.yes": (0.745, 0.25, 0.003)}
     for name, (coef, se, p) in terms.items():
