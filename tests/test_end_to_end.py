@@ -325,7 +325,8 @@ def test_annex_b_checks_of_the_models(built: Built) -> None:
             continue
         part = t[len(f"robust.{j}."):-len(".se")]
         model = f"model.{j}.{part}"
-        cells = [words.fixed(reg[f"{model}.b"], 3), words.fixed(reg[f"{model}.se"], 3),
+        cells = [words.typeset(words.fixed(reg[f"{model}.b"], 3)),  # printed with "−"
+                 words.fixed(reg[f"{model}.se"], 3),
                  words.stars(reg[f"{model}.p"]), words.fixed(reg[t], 3),
                  words.stars(reg[f"robust.{j}.{part}.p"])]
         assert _has_run(robust, [c for c in cells if c]), f"Table B7 row {part}: {cells}"
