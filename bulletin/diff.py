@@ -439,13 +439,14 @@ def to_html(comp: Comparison, old_name: str, new_name: str, summary: str | None 
     return "\n".join(out) + "\n"
 
 
-def _write(path: Path, text: str) -> None:
-    """Whole file or nothing: write beside the target, then rename over it."""
+def write_report(path: Path, text: str, what: str = "the comparison") -> None:
+    """Whole file or nothing: write beside the target, then rename over it; a file-system
+    failure is a plain error naming the file and what was being written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, text)
     except OSError as exc:
-        raise BulletinError(f"{path}: cannot write the comparison: {exc.strerror}") from None
+        raise BulletinError(f"{path}: cannot write {what}: {exc.strerror}") from None
 
 
 def diff_command(old: str, new: str, old_side: tuple[Registry, str],
@@ -465,9 +466,9 @@ def diff_command(old: str, new: str, old_side: tuple[Registry, str],
     if old_label == new_label:
         old_label, new_label = "old", "new"
     if csv_out is not None:
-        _write(csv_out, to_csv(shown))
+        write_report(csv_out, to_csv(shown))
     if html_out is not None:
-        _write(html_out, to_html(shown, old_label, new_label, summary))
+        write_report(html_out, to_html(shown, old_label, new_label, summary))
     sys.stdout.write(f"comparing {old_name} -> {new_name}\n\n")
     sys.stdout.write(format_table(shown, old_label, new_label, summary))
     return 0

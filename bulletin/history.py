@@ -19,9 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bulletin.atomic import write_text_atomic
 from bulletin.change import NON_NUMERIC_UNITS, Change, compare_fact
-from bulletin.diff import OTHER_SECTION, SECTIONS, fmt_change, fmt_p, fmt_value, section_of
+from bulletin.diff import (
+    OTHER_SECTION,
+    SECTIONS,
+    fmt_change,
+    fmt_p,
+    fmt_value,
+    section_of,
+    write_report,
+)
 from bulletin.errors import BulletinError
 from bulletin.facts import SUPPRESSED_MARK as SUPPRESSED
 from bulletin.facts import Fact, Registry
@@ -226,21 +233,13 @@ def to_html(h: History) -> str:
     return "\n".join(out) + "\n"
 
 
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, text)
-    except OSError as exc:
-        raise BulletinError(f"{path}: cannot write the history: {exc.strerror}") from None
-
-
 def history_command(editions: Sequence[str], registries: Sequence[Registry],
                     prefix: str = "", csv_out: Path | None = None,
                     html_out: Path | None = None) -> int:
     h = history(editions, registries).select(prefix)
     if csv_out is not None:
-        _write(csv_out, to_csv(h))
+        write_report(csv_out, to_csv(h), "the history")
     if html_out is not None:
-        _write(html_out, to_html(h))
+        write_report(html_out, to_html(h), "the history")
     sys.stdout.write(format_table(h))
     return 0
