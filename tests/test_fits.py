@@ -223,3 +223,23 @@ def test_bounded_removal_tests_decide_as_full_refits(removal_seed: int) -> None:
             assert fast[1] <= exact[1] + 1e-9 and fast[3] < 0.10
         else:
             assert fast[1] == exact[1] and fast[3] == exact[3]
+
+
+def test_the_direct_cholesky_solve_is_scipys_to_the_bit() -> None:
+    """logit.cho_solve makes scipy's LAPACK calls without its checks; the bootstrap's
+    results (and so the numbers file) depend on it giving the very same bits."""
+    from scipy import linalg
+
+    from bulletin.analysis.logit import cho_solve
+
+    rng = np.random.default_rng(11)
+    for k in (1, 2, 7, 26):
+        m = rng.normal(size=(3 * k, k))
+        a = m.T @ m + 1e-3 * np.eye(k)
+        for b in (rng.normal(size=k), rng.normal(size=(k, 3))):
+            ours = cho_solve(a, b)
+            theirs = linalg.cho_solve(linalg.cho_factor(a, check_finite=False), b,
+                                      check_finite=False)
+            assert ours.shape == theirs.shape and np.array_equal(ours, theirs)
+    with pytest.raises(np.linalg.LinAlgError):
+        cho_solve(np.array([[1.0, 2.0], [2.0, 1.0]]), np.ones(2))

@@ -223,3 +223,58 @@ def test_the_cache_key_follows_the_resamples_override(monkeypatch) -> None:
     small = inputs_key(load_edition("2018-19"))
     monkeypatch.delenv(RESAMPLES_ENV)
     assert inputs_key(load_edition("2018-19")) != small
+
+
+def _same_design(a, b) -> None:
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)
+    assert (a.blocks, a.labels, a.references, a.variables) == \
+        (b.blocks, b.labels, b.references, b.variables)
+
+
+def test_a_resampled_design_is_the_design_of_the_resample(demo) -> None:
+    """`Design.take(rows)` gives what encoding `frame.iloc[rows]` gives, including the
+    resamples in which a level of some variable does not occur."""
+    from bulletin.analysis.logit import encode
+
+    rng = np.random.default_rng(7)
+    checked = dropped = refused = 0
+    for inp in demo[2]:
+        for size in (inp.n, 40, 12):  # small resamples lose levels
+            rows = rng.integers(0, inp.n, size=size)
+            try:
+                fresh = encode(inp.frame.iloc[rows], inp.judgement, inp.candidates,
+                               inp.reference, inp.levels)
+            except BulletinError:  # a reference level absent: take refuses it too
+                with pytest.raises(BulletinError, match="reference level"):
+                    inp.design.take(rows)
+                refused += 1
+                continue
+            taken = inp.design.take(rows)
+            _same_design(taken, fresh)
+            checked += 1
+            dropped += taken.x.shape[1] < inp.design.x.shape[1]
+    assert checked >= 4 and dropped >= 1 and refused >= 1, (checked, dropped, refused)
+
+
+def test_a_resample_without_a_non_reference_level_drops_its_column() -> None:
+    from bulletin.analysis.logit import encode
+
+    toy = _toy()
+    others = np.flatnonzero(toy.frame["group"].to_numpy() == "ref")
+    taken = toy.design.take(others)  # every case at the reference: "other" never occurs
+    _same_design(taken, encode(toy.frame.iloc[others], "y", toy.candidates, toy.reference,
+                               toy.levels))
+    assert taken.x.shape[1] == toy.design.x.shape[1] - 1
+    assert taken.block("group") == ()
+
+
+def test_a_resample_without_the_reference_level_is_refused_as_encode_refuses_it() -> None:
+    from bulletin.analysis.logit import encode
+
+    toy = _toy()
+    rows = np.flatnonzero(toy.frame["group"].to_numpy() == "other")
+    with pytest.raises(BulletinError, match="reference level 'ref' of 'group'"):
+        encode(toy.frame.iloc[rows], "y", toy.candidates, toy.reference, toy.levels)
+    with pytest.raises(BulletinError, match="reference level 'ref' of 'group'"):
+        toy.design.take(rows)
+    assert toy.select_rows(np.arange(toy.n)) == toy.select()

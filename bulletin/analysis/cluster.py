@@ -79,7 +79,10 @@ def cluster_groups(cases: pd.DataFrame, index: pd.Index) -> np.ndarray:
         raise BulletinError("cluster-robust standard errors: a case used in a model has no "
                             f"{' or '.join(CLUSTER_COLUMNS)}; expected every case to name "
                             "its provider")
-    keys = part.astype(str).agg("\x1f".join, axis=1)
+    text = part.astype(str)
+    keys = text.iloc[:, 0]
+    for column in text.columns[1:]:  # joined column-wise: a row-wise join is 100x slower
+        keys = keys + "\x1f" + text[column]
     codes, _ = pd.factorize(keys, sort=True)
     return codes.astype(np.intp)
 

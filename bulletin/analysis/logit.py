@@ -25,10 +25,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, special
+from scipy import special
+from scipy.linalg import lapack
 from scipy.special import expit, gammaln
 
 from bulletin.distributions import chi2_logsf as _chi2_logsf
@@ -87,12 +89,16 @@ class Design:
     def n(self) -> int:
         return int(self.y.shape[0])
 
+    @cached_property
+    def _block_of(self) -> dict[str, tuple[int, ...]]:
+        return dict(zip(self.variables, self.blocks, strict=True))
+
     def columns(self, variables: Sequence[str]) -> np.ndarray:
         """Constant plus the columns of `variables`, in that order."""
-        index = {v: i for i, v in enumerate(self.variables)}
+        block_of = self._block_of
         cols = [0]
         for v in variables:
-            cols.extend(self.blocks[index[v]])
+            cols.extend(block_of[v])
         return np.asarray(cols, dtype=np.intp)
 
     def block(self, variable: str) -> tuple[int, ...]:
@@ -100,6 +106,36 @@ class Design:
 
     def reference(self, variable: str) -> str | None:
         return self.references[self.variables.index(variable)]
+
+    def take(self, rows: np.ndarray) -> Design:
+        """The design `encode` gives for the sample's cases at positions `rows` (a
+        bootstrap resample, say), without going back to the data frame.
+
+        As `encode` would, it drops the column of a level that no case in `rows` has,
+        and refuses a reference level that none has. Encoding a resample from its frame
+        costs more than fitting it, so resampling the design is what keeps a bootstrap
+        of stepwise selection cheap.
+        """
+        rows = np.asarray(rows, dtype=np.intp)
+        x = self.x[rows]
+        keep = [0]
+        blocks: list[tuple[int, ...]] = []
+        for v, block, ref in zip(self.variables, self.blocks, self.references, strict=True):
+            start = len(keep)
+            if ref is None:  # continuous
+                keep.append(block[0])
+            else:
+                present = [c for c in block if x[:, c].any()]
+                if len(rows) and not (x[:, list(block)].sum(axis=1) == 0).any():
+                    raise BulletinError(
+                        f"logistic regression of {self.outcome!r}: reference level "
+                        f"{ref!r} of {v!r} does not occur among the {len(rows)} cases used")
+                keep.extend(present)
+            blocks.append(tuple(range(start, len(keep))))
+        if len(keep) != x.shape[1]:
+            x = x[:, keep]
+        return Design(self.outcome, self.y[rows], np.asfortranarray(x), self.variables,
+                      tuple(blocks), tuple(self.labels[c] for c in keep), self.references, 0)
 
 
 def _is_missing(column: pd.Series) -> np.ndarray:
@@ -236,11 +272,31 @@ def loglik(eta: np.ndarray, y: np.ndarray) -> float:
     return float(y @ eta - np.maximum(eta, 0.0).sum() - np.log1p(np.exp(-np.abs(eta))).sum())
 
 
+_POTRF, _POTRS = lapack.get_lapack_funcs(("potrf", "potrs"), (np.empty(1),))
+
+
+def cho_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a^-1 b for a symmetric positive definite `a`, by Cholesky (np.linalg.LinAlgError
+    if `a` is not positive definite).
+
+    The very LAPACK calls `scipy.linalg.cho_solve(cho_factor(a))` makes, so the
+    results are the same to the bit, without its argument checks: a bootstrap of
+    stepwise selection makes hundreds of thousands of these small solves, and the
+    checks cost more than the arithmetic.
+    """
+    c, info = _POTRF(a, lower=0, overwrite_a=0, clean=0)
+    if info > 0:
+        raise np.linalg.LinAlgError(f"{info}-th leading minor is not positive definite")
+    x, info = _POTRS(c, b, lower=0, overwrite_b=0)
+    if info != 0:
+        raise ValueError(f"LAPACK potrs: illegal value in argument {-info}")
+    return x
+
+
 def _solve(info: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     try:
-        return linalg.cho_solve(linalg.cho_factor(info, check_finite=False), rhs,
-                                check_finite=False)
-    except linalg.LinAlgError:
+        return cho_solve(info, rhs)
+    except np.linalg.LinAlgError:
         return np.linalg.lstsq(info, rhs, rcond=None)[0]
 
 

@@ -21,13 +21,15 @@ import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from bulletin.analysis.derive import levels
+from bulletin.analysis.logit import Design, encode
 from bulletin.analysis.models import is_continuous, model_frame
-from bulletin.analysis.stepwise import forward_stepwise
+from bulletin.analysis.stepwise import forward_stepwise, select
 from bulletin.config import AnalysisSettings
 from bulletin.errors import BulletinError
 
@@ -56,11 +58,23 @@ class ModelInputs:
     def n(self) -> int:
         return len(self.frame)
 
+    @cached_property
+    def design(self) -> Design:
+        """The sample encoded once; each resample is taken from it (`Design.take`)."""
+        return encode(self.frame, self.judgement, self.candidates, self.reference,
+                      self.levels)
+
     def select(self, frame: pd.DataFrame | None = None) -> tuple[str, ...]:
         """The variables the stepwise rules select on `frame` (default: the full sample)."""
         result = forward_stepwise(self.frame if frame is None else frame, self.judgement,
                                   self.candidates, self.reference, pin=self.pin,
                                   pout=self.pout, removal=self.removal, levels=self.levels)
+        return tuple(result.selected)
+
+    def select_rows(self, rows: np.ndarray) -> tuple[str, ...]:
+        """The selection on the sample's cases at positions `rows` (a resample): the same
+        as `select(frame.iloc[rows])`, from the encoded design."""
+        result = select(self.design.take(rows), self.pin, self.pout, self.removal)
         return tuple(result.selected)
 
 
@@ -145,10 +159,8 @@ def _start(inputs: tuple[ModelInputs, ...], seed: int) -> None:
 def _one(inputs: tuple[ModelInputs, ...], seed: int, k: int, i: int,
          ) -> tuple[str, ...] | None:
     model = inputs[k]
-    rows = resample_rows(model.n, seed, k, i)
-    sample = model.frame.iloc[rows].reset_index(drop=True)
     try:
-        return tuple(sorted(model.select(sample)))
+        return tuple(sorted(model.select_rows(resample_rows(model.n, seed, k, i))))
     except (BulletinError, np.linalg.LinAlgError):
         return None
 
@@ -179,6 +191,8 @@ def selection_stability(inputs: Sequence[ModelInputs], published: Mapping[str, S
     inputs = tuple(inputs)
     if resamples <= 0 or not inputs:
         return ()
+    for model in inputs:
+        model.design  # noqa: B018  (encoded once here, not once per process)
     tasks = [(k, i) for k in range(len(inputs)) for i in range(resamples)]
     workers = cores() if workers is None else max(1, workers)
     workers = min(workers, len(tasks))

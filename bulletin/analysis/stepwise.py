@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
 
 from bulletin.analysis.logit import (
     EPS,
@@ -32,6 +31,7 @@ from bulletin.analysis.logit import (
     FittedModel,
     Term,
     chi2_logsf,
+    cho_solve,
     encode,
     fit_logit,
     fit_notes,
@@ -46,7 +46,7 @@ from bulletin.distributions import chi2_sf
 from bulletin.errors import BulletinError
 
 __all__ = ["ScoreTest", "Step", "StepwiseResult", "fit_logit", "forward_stepwise",
-           "score_tests"]
+           "score_tests", "select"]
 
 REMOVAL_TESTS = ("lr", "wald", "conditional")
 
@@ -187,21 +187,36 @@ def score_tests(design: Design, model: Sequence[str], fit: Fit,
     b = full[np.ix_(inside, outside)]
     zwz = full[np.ix_(outside, outside)]
     try:
-        g = zwz - b.T @ linalg.cho_solve(linalg.cho_factor(a, check_finite=False), b,
-                                         check_finite=False)
-    except linalg.LinAlgError:
+        g = zwz - b.T @ cho_solve(a, b)
+    except np.linalg.LinAlgError:
         g = zwz - b.T @ np.linalg.lstsq(a, b, rcond=None)[0]
     u = design.x[:, outside].T @ r
     # Tolerance as SPSS judges redundancy: the share of a column's weighted variance
     # (about its weighted mean) left over after regressing it on the model's columns.
     centred = np.diag(zwz) - full[0, outside] ** 2 / full[0, 0] if full[0, 0] > 0 else \
         np.zeros(len(outside))
+    # One-column blocks (most candidates) are tested together: for one column the
+    # eigenvalue and the solve below are a product and a division, done here for all.
+    gd = np.diag(g)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s1 = 1.0 / np.sqrt(centred)
+        tolerance1 = gd * s1 * s1
+        stat1 = u * (u / gd)
     tests: list[ScoreTest] = []
     pos = 0
     for v, block in zip(candidates, outside_blocks, strict=True):
         j = slice(pos, pos + len(block))
-        pos += len(block)
         df = len(block)
+        if df == 1:
+            if not (centred[pos] > 0 and tolerance1[pos] >= EPS):
+                tests.append(ScoreTest(v, math.nan, 1, math.nan, math.nan, True, 0))
+            else:
+                stat = float(max(stat1[pos], 0.0))
+                tests.append(ScoreTest(v, stat, 1, chi2_sf(stat, 1), chi2_logsf(stat, 1),
+                                       False, 1))
+            pos += 1
+            continue
+        pos += len(block)
         scale = centred[j]
         # rank: how many of the block's columns are not redundant given the model (a
         # column constant over the sample is redundant with the model's constant)
@@ -275,7 +290,9 @@ class _Selector:
             rest = [u for u in state.variables if u != v]
             j = pos[v]
             df = len(j)
-            keep = np.setdiff1d(np.arange(len(fit.beta)), j)
+            rest_mask = np.ones(len(fit.beta), dtype=bool)
+            rest_mask[j] = False
+            keep = np.flatnonzero(rest_mask)
             reduced: Fit | None = None
             # The reduced model's estimates approximated from the current fit
             # (b1 + I11^-1 I12 b2): SPSS's conditional statistic uses them as they are,
@@ -319,13 +336,24 @@ def forward_stepwise(frame: pd.DataFrame, outcome: str, candidates: Sequence[str
     without the variable; SPSS FSTEP(LR)), "wald" (FSTEP(WALD)) or "conditional"
     (FSTEP(COND): the likelihood ratio at estimates derived from the current fit).
     """
+    _check_rules(pin, pout, removal)
+    return select(encode(frame, outcome, candidates, reference, levels), pin, pout, removal)
+
+
+def _check_rules(pin: float, pout: float, removal: str) -> None:
     if removal not in REMOVAL_TESTS:
         raise BulletinError(f"stepwise selection: removal test {removal!r} is not one of "
                             f"{', '.join(REMOVAL_TESTS)}")
     for name, value in (("PIN", pin), ("POUT", pout)):
         if not 0.0 < value <= 1.0:
             raise BulletinError(f"stepwise selection: {name} must be in (0, 1], got {value}")
-    design = encode(frame, outcome, candidates, reference, levels)
+
+
+def select(design: Design, pin: float = 0.05, pout: float = 0.10, removal: str = "lr",
+           ) -> StepwiseResult:
+    """`forward_stepwise` on a sample already encoded (every candidate in `design`):
+    the bootstrap reruns selection on resampled designs (`Design.take`)."""
+    _check_rules(pin, pout, removal)
     selector = _Selector(design, removal)
     state = _State([], selector.fit([], None))
     seen = {frozenset()}
@@ -384,5 +412,5 @@ def forward_stepwise(frame: pd.DataFrame, outcome: str, candidates: Sequence[str
                                   "and could not be tested for entry")
     model = report(design, state.variables, state.fit)
     notes = [*selector.notes, *(n for n in model.notes if n not in selector.notes)]
-    return StepwiseResult(outcome, design.n, tuple(state.variables), tuple(steps), model,
+    return StepwiseResult(design.outcome, design.n, tuple(state.variables), tuple(steps), model,
                           final, stop, selector.converged and model.converged, tuple(notes))
