@@ -73,9 +73,14 @@ class ScoreTest:
     statistic: float
     df: int
     p: float
-    log_p: float
     singular: bool
     rank: int = -1  # columns not redundant given the model (df when not singular)
+
+    @property
+    def log_p(self) -> float:
+        """log p, finite where p underflows: entry ranks the eligible candidates by it
+        (computed only for them: a bootstrap makes thousands of score tests)."""
+        return math.nan if self.singular else chi2_logsf(self.statistic, self.df)
 
 
 @dataclass(frozen=True)
@@ -209,11 +214,10 @@ def score_tests(design: Design, model: Sequence[str], fit: Fit,
         df = len(block)
         if df == 1:
             if not (centred[pos] > 0 and tolerance1[pos] >= EPS):
-                tests.append(ScoreTest(v, math.nan, 1, math.nan, math.nan, True, 0))
+                tests.append(ScoreTest(v, math.nan, 1, math.nan, True, 0))
             else:
                 stat = float(max(stat1[pos], 0.0))
-                tests.append(ScoreTest(v, stat, 1, chi2_sf(stat, 1), chi2_logsf(stat, 1),
-                                       False, 1))
+                tests.append(ScoreTest(v, stat, 1, chi2_sf(stat, 1), False, 1))
             pos += 1
             continue
         pos += len(block)
@@ -227,11 +231,10 @@ def score_tests(design: Design, model: Sequence[str], fit: Fit,
             gjj = g[j, j][np.ix_(varies, varies)] * s[:, None] * s[None, :]
             rank = int((np.linalg.eigvalsh((gjj + gjj.T) / 2) >= EPS).sum())
         if rank < df or df == 0:
-            tests.append(ScoreTest(v, math.nan, df, math.nan, math.nan, True, rank))
+            tests.append(ScoreTest(v, math.nan, df, math.nan, True, rank))
             continue
         stat = float(max(u[j] @ np.linalg.solve(g[j, j], u[j]), 0.0))
-        tests.append(ScoreTest(v, stat, df, chi2_sf(stat, df),
-                               chi2_logsf(stat, df), False, df))
+        tests.append(ScoreTest(v, stat, df, chi2_sf(stat, df), False, df))
     return tuple(tests)
 
 
