@@ -22,10 +22,16 @@ structure, and saves it again, deterministically (same input bytes, same output 
   the paragraph that calls it, just after its number.
 
 Everything here reads only the PDF; it needs no knowledge of the templates.
+
+This stage runs on every build, and each look at a pikepdf object crosses into C++: so
+each page's content stream is parsed once (and its strings decoded only where a repair
+needs the text), and the structure tree is read into plain Python nodes once, each
+change being written to both. The output is byte-for-byte what a plainer version gave.
 """
 
 from __future__ import annotations
 
+import decimal
 import io
 import re
 from collections.abc import Iterator
@@ -89,49 +95,139 @@ def _cmap(font: Any) -> dict[bytes, str]:
     return out
 
 
-def decode(raw: bytes, cmap: dict[bytes, str]) -> str:
+def decode(raw: bytes, cmap: dict[bytes, str], width: int | None = None) -> str:
     """Text of a string operand shown in a font with this ToUnicode map (2-byte codes
-    for WeasyPrint's Identity-H fonts, 1-byte otherwise)."""
-    width = 2 if cmap and all(len(k) == 2 for k in cmap) else 1
-    return "".join(cmap.get(raw[i:i + width], "") for i in range(0, len(raw), width))
+    for WeasyPrint's Identity-H fonts, 1-byte otherwise; `width` where already known)."""
+    if width is None:
+        width = _code_width(cmap)
+    get = cmap.get
+    return "".join([get(raw[i:i + width], "") for i in range(0, len(raw), width)])
 
 
-def page_marked_text(page: Any, cmaps: dict[int, dict[bytes, str]] | None = None
-                     ) -> dict[int, str]:
+def _code_width(cmap: dict[bytes, str]) -> int:
+    return 2 if cmap and all(len(k) == 2 for k in cmap) else 1
+
+
+_Font = tuple[dict[bytes, str], int]  # ToUnicode map, bytes per code
+_NO_FONT: _Font = ({}, 1)
+_MARKING = frozenset((b"BDC", b"BMC", b"EMC", b"Tf", b"Tj", b"TJ", b"'", b'"'))
+_REAL = re.compile(rb"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)")
+
+
+def page_marked_text(page: Any, cmaps: dict[int, _Font] | None = None) -> dict[int, str]:
     """MCID -> the text painted inside that marked content on one page."""
-    import pikepdf
+    content = _Content(page, {} if cmaps is None else cmaps)
+    return {mcid: content.text(mcid) for mcid in content.shows}
 
-    cmaps = {} if cmaps is None else cmaps
-    fonts = page.Resources.get("/Font", {}) if "/Resources" in page else {}
-    out: dict[int, str] = {}
-    stack: list[int | None] = []
-    cmap: dict[bytes, str] = {}
-    for operands, op in pikepdf.parse_content_stream(page):
-        name = str(op)
-        if name == "BDC":
-            stack.append(_mcid(operands))
-        elif name == "BMC":
-            stack.append(None)
-        elif name == "EMC":
-            if stack:
-                stack.pop()
-        elif name == "Tf":
-            font = fonts.get(str(operands[0]))
-            if font is not None:
-                key = font.objgen[0] if font.is_indirect else id(font)
-                if key not in cmaps:
-                    cmaps[key] = _cmap(font)
-                cmap = cmaps[key]
-        elif name in ("Tj", "TJ", "'", '"'):
-            mcid = next((m for m in reversed(stack) if m is not None), None)
-            if mcid is None:
+
+class _Content:
+    """One page's content stream, parsed once: where each MCID's marked content opens,
+    and the instructions that show text inside it, for reading the text back and for
+    writing the stream again with some marked content made artifacts.
+
+    A page holds thousands of instructions and every look at one crosses into pikepdf,
+    so the operators are read from pikepdf's own unparsed text of the stream (one line
+    per instruction), and a string is decoded only when a repair asks for that MCID's
+    text (most never are). `cmaps` caches each font's map across pages."""
+
+    def __init__(self, page: Any, cmaps: dict[int, _Font]) -> None:
+        import pikepdf
+
+        self.instructions = pikepdf.parse_content_stream(page)
+        lines: list[bytes] | None = pikepdf.unparse_content_stream(
+            self.instructions).split(b"\n")
+        if lines is not None and len(lines) == len(self.instructions):
+            names = [line[line.rfind(b" ") + 1:] for line in lines]
+        else:  # an inline image spans lines
+            lines = None
+            names = [bytes(i.operator) for i in self.instructions]
+        self.lines = lines
+        self.marks: list[tuple[int, int]] = []  # (index, MCID) of each BDC with an MCID
+        self.shows: dict[int, list[tuple[int, _Font]]] = {}  # MCID -> (index, font)
+        fonts = page.Resources.get("/Font", {}) if "/Resources" in page else {}
+        stack: list[int | None] = []  # the innermost MCID in force in each marked content
+        font = _NO_FONT
+        for index, name in enumerate(names):
+            if name not in _MARKING:
                 continue
-            shown = operands[-1]
-            parts = shown if isinstance(shown, pikepdf.Array) else [shown]
-            text = "".join(decode(bytes(p), cmap) for p in parts
-                           if isinstance(p, pikepdf.String))
-            out[mcid] = out.get(mcid, "") + text
-    return out
+            if name == b"BDC":
+                mcid = _mcid(self.instructions[index].operands)
+                if mcid is not None:
+                    self.marks.append((index, mcid))
+                stack.append(mcid if mcid is not None else stack[-1] if stack else None)
+            elif name == b"BMC":
+                stack.append(stack[-1] if stack else None)
+            elif name == b"EMC":
+                if stack:
+                    stack.pop()
+            elif name == b"Tf":
+                font = _font(fonts, self.instructions[index].operands[0], cmaps, font)
+            elif stack and stack[-1] is not None:
+                self.shows.setdefault(stack[-1], []).append((index, font))
+        self._text: dict[int, str] = {}
+
+    def text(self, mcid: int) -> str:
+        """The text painted inside marked content `mcid` ('' if none)."""
+        import pikepdf
+
+        if mcid not in self._text:
+            out = []
+            for index, (cmap, width) in self.shows.get(mcid, ()):
+                shown = self.instructions[index].operands[-1]
+                parts = shown if isinstance(shown, pikepdf.Array) else [shown]
+                out += [decode(bytes(p), cmap, width) for p in parts
+                        if isinstance(p, pikepdf.String)]
+            self._text[mcid] = "".join(out)
+        return self._text[mcid]
+
+    def unparse(self, artifacts: set[int], reals: dict[bytes, bytes | None]) -> bytes:
+        """The stream again, with the marked content of each MCID in `artifacts` made
+        an /Artifact (same bytes as earlier versions of this module wrote).
+
+        Earlier versions rebuilt every instruction from its Python operands, which
+        writes each real operand as pikepdf writes a `Decimal` (`.25` as `0.25`, `-0.`
+        as `0`, at most its decimal precision in digits). Rebuilding ~50,000
+        instructions cost a third of a second, so the stream is written by pikepdf as
+        parsed and only a line with a real number that would be written differently is
+        put in that form, here, or rebuilt as before where the line is more than
+        numbers, names and an operator. `reals` caches each number's form."""
+        import pikepdf
+
+        artifact = pikepdf.ContentStreamInstruction([pikepdf.Name.Artifact],
+                                                    pikepdf.Operator("BMC"))
+        if self.lines is None:
+            ops = [_rebuilt(i) for i in self.instructions]
+            for index, mcid in self.marks:
+                if mcid in artifacts:
+                    ops[index] = artifact
+            return pikepdf.unparse_content_stream(ops)
+        lines = list(self.lines)
+        artifact_line = pikepdf.unparse_content_stream([artifact])
+        for index, mcid in self.marks:
+            if mcid in artifacts:
+                lines[index] = artifact_line
+        text = b"\n".join(lines)
+        # every real operand is a whole word of the text (more words look like one)
+        if all(_normal_real(w, reals) == w for w in set(text.split())
+               if b"." in w and _REAL.fullmatch(w)):
+            return text
+        for n, line in enumerate(lines):
+            if b"." in line:
+                lines[n] = _normal_reals(line, reals) or pikepdf.unparse_content_stream(
+                    [_rebuilt(self.instructions[n])])
+        return b"\n".join(lines)
+
+
+def _font(fonts: Any, name: Any, cmaps: dict[int, _Font], current: _Font) -> _Font:
+    """The map of the font a Tf selects (the current one if the page has no such font)."""
+    font = fonts.get(str(name))
+    if font is None:
+        return current
+    key = font.objgen[0] if font.is_indirect else id(font)
+    if key not in cmaps:
+        codes = _cmap(font)
+        cmaps[key] = (codes, _code_width(codes))
+    return cmaps[key]
 
 
 def _mcid(operands: Any) -> int | None:
@@ -143,7 +239,65 @@ def _mcid(operands: Any) -> int | None:
     return None
 
 
+def _rebuilt(instruction: Any) -> Any:
+    """The instruction made again from its Python operands (an inline image as it is:
+    pikepdf cannot make one from its operands)."""
+    import pikepdf
+
+    if isinstance(instruction, pikepdf.ContentStreamInlineImage):
+        return instruction
+    operands, op = instruction
+    return pikepdf.ContentStreamInstruction(operands, op)
+
+
+def _normal_real(token: bytes, reals: dict[bytes, bytes | None]) -> bytes | None:
+    """A real number as pikepdf writes it once read as a `Decimal`, None where pikepdf
+    would go through a float (exponent form)."""
+    if token not in reals:
+        from pikepdf.settings import get_decimal_precision
+
+        with decimal.localcontext(prec=get_decimal_precision()):
+            text = str(+decimal.Decimal(token.decode("ascii")))
+        reals[token] = None if "E" in text or "e" in text else text.encode("ascii")
+    return reals[token]
+
+
+def _normal_reals(line: bytes, reals: dict[bytes, bytes | None]) -> bytes | None:
+    """A line of numbers, names and an operator with its real numbers in pikepdf's
+    form; None for any other line."""
+    if any(c in line for c in b"()<>[]{}%"):
+        return None
+    out = []
+    for token in line.split(b" "):
+        if b"." in token and not token.startswith(b"/"):
+            if not _REAL.fullmatch(token) or _normal_real(token, reals) is None:
+                return None
+            token = _normal_real(token, reals)
+        out.append(token)
+    return b" ".join(out)
+
+
 # -- the structure tree ------------------------------------------------------------------
+
+class _Node:
+    """A dictionary of the structure tree (the root, an element, or a marked-content or
+    object reference) as read once from the PDF.
+
+    The repairs walk the tree a dozen times, and every look at a pikepdf object crosses
+    into C++: reading the tree into these once, and writing each change to both the
+    node and its PDF object, makes the walks cheap and leaves the PDF as before."""
+
+    __slots__ = ("obj", "key", "type", "s", "pg", "kids", "parent")
+
+    def __init__(self, obj: Any, key: tuple[int, int]) -> None:
+        self.obj = obj
+        self.key = key  # objgen; (0, 0) for a direct object
+        self.type: str | None = None  # /Type
+        self.s: str | None = None  # /S
+        self.pg: int | None = None  # page index of /Pg
+        self.kids: list[Any] = []  # /K: MCIDs (int) and nodes, in order
+        self.parent: _Node | None = None  # /P
+
 
 @dataclass
 class _Doc:
@@ -151,9 +305,10 @@ class _Doc:
     pages: list[Any] = field(default_factory=list)
     page_index: dict[tuple[int, int], int] = field(default_factory=dict)
     parent_tree: dict[int, Any] = field(default_factory=dict)  # key -> elem or Array
-    text: list[dict[int, str]] = field(default_factory=list)
+    content: list[_Content] = field(default_factory=list)
     artifact_mcids: dict[int, set[int]] = field(default_factory=dict)
     dropped_annots: set[tuple[int, int]] = field(default_factory=set)
+    nodes: dict[tuple[int, int], _Node] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root = self.pdf.Root.StructTreeRoot
@@ -162,66 +317,94 @@ class _Doc:
         nums = self.root.ParentTree.Nums
         for i in range(0, len(nums), 2):
             self.parent_tree[int(nums[i])] = nums[i + 1]
-        cmaps: dict[int, dict[bytes, str]] = {}
-        self.text = [page_marked_text(p, cmaps) for p in self.pages]
+        cmaps: dict[int, _Font] = {}
+        self.content = [_Content(p, cmaps) for p in self.pages]
+        self.tree = self.node(self.root)
+
+    # the tree as nodes
+    def node(self, obj: Any) -> _Node:
+        """The node of a dictionary (with the nodes of its kids), read the first time."""
+        import pikepdf
+
+        key = obj.objgen
+        if key in self.nodes:
+            return self.nodes[key]
+        n = _Node(obj, key)
+        if key != (0, 0):
+            self.nodes[key] = n
+        t, s, pg = obj.get("/Type"), obj.get("/S"), obj.get("/Pg")
+        n.type = None if t is None else str(t)
+        n.s = None if s is None else str(s)
+        n.pg = None if pg is None else self.page_index.get(pg.objgen)
+        n.kids = [self.node(k) if isinstance(k, pikepdf.Dictionary) else k
+                  for k in _kids(obj)]
+        p = obj.get("/P")
+        n.parent = self.node(p) if isinstance(p, pikepdf.Dictionary) else None
+        return n
+
+    def set_kids(self, e: _Node, kids: list[Any]) -> None:
+        import pikepdf
+
+        e.kids = list(kids)
+        e.obj.K = pikepdf.Array([k.obj if isinstance(k, _Node) else k for k in kids])
+
+    def set_parent(self, e: _Node, parent: _Node) -> None:
+        e.parent = parent
+        e.obj.P = parent.obj
+
+    def new_mcr(self, pg: Any, mcid: int) -> _Node:
+        """A marked-content reference to an MCID on another page than its element's."""
+        import pikepdf
+
+        return self.node(self.pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.MCR, Pg=pg, MCID=mcid)))
 
     # walking
-    def elements(self) -> Iterator[Any]:
+    def elements(self) -> Iterator[_Node]:
         """Every structure element reachable from the root, parents before children."""
-        import pikepdf
-
         seen: set[tuple[int, int]] = set()
-        todo = list(reversed(list(_kids(self.root))))
+        todo = list(reversed(self.tree.kids))
         while todo:
             e = todo.pop()
-            if not isinstance(e, pikepdf.Dictionary) or e.get("/Type") in ("/OBJR", "/MCR"):
+            if not isinstance(e, _Node) or e.type in ("/OBJR", "/MCR"):
                 continue
-            if e.objgen in seen:
+            if e.key in seen:
                 continue
-            seen.add(e.objgen)
+            seen.add(e.key)
             yield e
-            todo.extend(reversed(list(_kids(e))))
+            todo.extend(reversed(e.kids))
 
-    def page_of(self, e: Any) -> int | None:
-        pg = e.get("/Pg")
-        return None if pg is None else self.page_index.get(pg.objgen)
+    def mcid_page(self, mcr: _Node, e: _Node) -> int | None:
+        """The page of a marked-content reference in element e."""
+        return self.page_index.get(mcr.obj.Pg.objgen) if "/Pg" in mcr.obj else e.pg
 
-    def mcids(self, e: Any) -> list[tuple[int, int]]:
+    def mcids(self, e: _Node) -> list[tuple[int | None, int]]:
         """(page, mcid) of the marked content directly in element e."""
-        import pikepdf
-
         out = []
-        for k in _kids(e):
+        for k in e.kids:
             if isinstance(k, int):
-                out.append((self.page_of(e), k))
-            elif isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/MCR":
-                pg = self.page_index.get(k.Pg.objgen) if "/Pg" in k else self.page_of(e)
-                out.append((pg, int(k.MCID)))
+                out.append((e.pg, k))
+            elif isinstance(k, _Node) and k.type == "/MCR":
+                out.append((self.mcid_page(k, e), int(k.obj.MCID)))
         return out
 
-    def text_of(self, e: Any) -> str:
+    def text_of(self, e: _Node) -> str:
         """All text under element e, in order."""
-        import pikepdf
-
-        parts = []
-        for k in _kids(e):
-            if isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/StructElem":
-                parts.append(self.text_of(k))
+        parts = [self.text_of(k) for k in e.kids if _is_elem(k)]
         direct = self.mcids(e)
         if direct and not parts:
-            return "".join(self.text[p].get(m, "") for p, m in direct if p is not None)
+            return "".join(self.content[p].text(m) for p, m in direct if p is not None)
         # mixed: walk kids in order
+        kid_text = iter(parts)
         out = []
-        for k in _kids(e):
-            if isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/StructElem":
-                out.append(self.text_of(k))
-            elif isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/MCR":
-                pg = self.page_index.get(k.Pg.objgen) if "/Pg" in k else self.page_of(e)
-                out.append(self.text[pg].get(int(k.MCID), ""))
-            elif not isinstance(k, pikepdf.Dictionary):
-                pg = self.page_of(e)
-                if pg is not None:
-                    out.append(self.text[pg].get(int(k), ""))
+        for k in e.kids:
+            if _is_elem(k):
+                out.append(next(kid_text))
+            elif isinstance(k, _Node) and k.type == "/MCR":
+                pg = self.mcid_page(k, e)
+                out.append(self.content[pg].text(int(k.obj.MCID)))  # type: ignore[index]
+            elif not isinstance(k, _Node) and e.pg is not None:
+                out.append(self.content[e.pg].text(int(k)))
         return "".join(out)
 
     # 1. artifacts
@@ -235,35 +418,29 @@ class _Doc:
             for pg, m in self.mcids(e):
                 if pg is not None:
                     owned.add((pg, m))
-        for i, t in enumerate(self.text):
-            for m in t:
+        for i, content in enumerate(self.content):
+            for m in content.shows:
                 if (i, m) not in owned:
                     self.artifact_mcids.setdefault(i, set()).add(m)
         for e in self.elements():
-            if e.get("/S") != "/Link":
+            if e.s != "/Link":
                 continue
-            keep = pikepdf.Array()
-            for k in list(_kids(e)):
-                if not isinstance(k, pikepdf.Dictionary):
-                    pg = self.page_of(e)
-                    text = self.text[pg].get(int(k), "") if pg is not None else ""
+            keep = []
+            for k in list(e.kids):
+                if not isinstance(k, _Node):
+                    pg = e.pg
+                    text = self.content[pg].text(int(k)) if pg is not None else ""
                     if "." in text and _LEADER_RE.match(text):
-                        self.artifact_mcids.setdefault(pg, set()).add(int(k))
+                        self.artifact_mcids.setdefault(pg, set()).add(int(k))  # type: ignore[arg-type]
                         continue
                 keep.append(k)
-            e.K = keep
+            self.set_kids(e, keep)
+        reals: dict[bytes, bytes | None] = {}
         for i, page in enumerate(self.pages):
             gone = self.artifact_mcids.get(i)
             if not gone:
                 continue
-            ops = []
-            for operands, op in pikepdf.parse_content_stream(page):
-                if str(op) == "BDC" and _mcid(operands) in gone:
-                    ops.append(pikepdf.ContentStreamInstruction(
-                        [pikepdf.Name.Artifact], pikepdf.Operator("BMC")))
-                else:
-                    ops.append(pikepdf.ContentStreamInstruction(operands, op))
-            page.obj.Contents = self.pdf.make_stream(pikepdf.unparse_content_stream(ops))
+            page.obj.Contents = self.pdf.make_stream(self.content[i].unparse(gone, reals))
             entry = self.parent_tree.get(int(page.obj.get("/StructParents", i)))
             if isinstance(entry, pikepdf.Array):
                 for m in gone:
@@ -275,16 +452,15 @@ class _Doc:
         import pikepdf
 
         for e in list(self.elements()):
-            if e.get("/S") != "/Link" or _is_inside_link(e):
+            if e.s != "/Link" or _is_inside_link(e):
                 continue
-            inner = [k for k in _descendants(e) if k.get("/S") == "/Link"]
+            inner = [k for k in _descendants(e) if k.s == "/Link"]
             if not inner:
                 continue
-            annots = [k.Obj for k in _kids(e)
-                      if isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/OBJR"]
-            flat = pikepdf.Array()
+            annots = [k.obj.Obj for k in e.kids if isinstance(k, _Node) and k.type == "/OBJR"]
+            flat: list[Any] = []
             self._flatten(e, e, flat, annots)
-            e.K = flat
+            self.set_kids(e, flat)
             keep = next((a for a in annots), None)
             for a in annots[1:]:
                 self.dropped_annots.add(a.objgen)
@@ -294,33 +470,30 @@ class _Doc:
                 if sp is not None:
                     self.parent_tree.pop(int(sp), None)
             for pg, m in self.mcids(e):
-                entry = self.parent_tree.get(pg)
+                entry = self.parent_tree.get(pg)  # type: ignore[arg-type]
                 if isinstance(entry, pikepdf.Array) and m < len(entry):
-                    entry[m] = e
+                    entry[m] = e.obj
 
-    def _flatten(self, top: Any, e: Any, flat: Any, annots: list[Any]) -> None:
-        import pikepdf
-
-        for k in _kids(e):
-            if isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/OBJR":
+    def _flatten(self, top: _Node, e: _Node, flat: list[Any], annots: list[Any]) -> None:
+        for k in e.kids:
+            if isinstance(k, _Node) and k.type == "/OBJR":
                 if e is not top:
-                    annots.append(k.Obj)
+                    annots.append(k.obj.Obj)
                     continue
                 flat.append(k)
-            elif isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/StructElem":
-                if k.get("/S") == "/Link":
+            elif _is_elem(k):
+                if k.s == "/Link":
                     self._flatten(top, k, flat, annots)
                 else:
-                    k.P = top
+                    self.set_parent(k, top)
                     flat.append(k)
-            elif isinstance(k, pikepdf.Dictionary):  # MCR
+            elif isinstance(k, _Node):  # MCR
                 flat.append(k)
             else:
-                if self.page_of(e) == self.page_of(top):
+                if e.pg == top.pg:
                     flat.append(k)
                 else:
-                    flat.append(self.pdf.make_indirect(pikepdf.Dictionary(
-                        Type=pikepdf.Name.MCR, Pg=e.Pg, MCID=int(k))))
+                    flat.append(self.new_mcr(e.obj.Pg, int(k)))
 
     def join_split_links(self) -> None:
         """One link broken over two lines is two /Link siblings with the same target:
@@ -328,52 +501,47 @@ class _Doc:
         import pikepdf
 
         for e in list(self.elements()):
-            kids = _kids(e)
-            if not any(isinstance(k, pikepdf.Dictionary) and k.get("/S") == "/Link"
-                       for k in kids):
+            kids = list(e.kids)
+            if not any(isinstance(k, _Node) and k.s == "/Link" for k in kids):
                 continue
             out: list[Any] = []
             for k in kids:
                 prev = out[-1] if out else None
-                if (isinstance(k, pikepdf.Dictionary) and k.get("/S") == "/Link"
-                        and isinstance(prev, pikepdf.Dictionary)
-                        and prev.get("/S") == "/Link"
+                if (isinstance(k, _Node) and k.s == "/Link"
+                        and isinstance(prev, _Node) and prev.s == "/Link"
                         and _target(prev) is not None and _target(prev) == _target(k)):
-                    merged = pikepdf.Array(_kids(prev))
-                    for kk in _kids(k):
-                        if isinstance(kk, pikepdf.Dictionary) or self.page_of(k) == \
-                                self.page_of(prev):
+                    merged = list(prev.kids)
+                    for kk in k.kids:
+                        if isinstance(kk, _Node) or k.pg == prev.pg:
                             merged.append(kk)
                         else:
-                            merged.append(self.pdf.make_indirect(pikepdf.Dictionary(
-                                Type=pikepdf.Name.MCR, Pg=k.Pg, MCID=int(kk))))
-                    prev.K = merged
-                    for kk in _kids(k):
-                        if isinstance(kk, pikepdf.Dictionary) and \
-                                kk.get("/Type") == "/OBJR":
-                            sp = kk.Obj.get("/StructParent")
+                            merged.append(self.new_mcr(k.obj.Pg, int(kk)))
+                    self.set_kids(prev, merged)
+                    for kk in k.kids:
+                        if isinstance(kk, _Node) and kk.type == "/OBJR":
+                            sp = kk.obj.Obj.get("/StructParent")
                             if sp is not None:
-                                self.parent_tree[int(sp)] = prev
+                                self.parent_tree[int(sp)] = prev.obj
                     for pg, m in self.mcids(prev):
-                        entry = self.parent_tree.get(pg)
+                        entry = self.parent_tree.get(pg)  # type: ignore[arg-type]
                         if isinstance(entry, pikepdf.Array) and m < len(entry):
-                            entry[m] = prev
+                            entry[m] = prev.obj
                     continue
                 out.append(k)
             if len(out) != len(kids):
-                e.K = pikepdf.Array(out)
+                self.set_kids(e, out)
 
     # 3. link descriptions
     def describe_links(self) -> None:
         import pikepdf
 
         for e in self.elements():
-            if e.get("/S") != "/Link":
+            if e.s != "/Link":
                 continue
             text = " ".join(self.text_of(e).split())
-            for k in _kids(e):
-                if isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/OBJR":
-                    a = k.Obj
+            for k in e.kids:
+                if isinstance(k, _Node) and k.type == "/OBJR":
+                    a = k.obj.Obj
                     internal = "/Dest" in a or ("/A" in a and a.A.get("/S") == "/GoTo")
                     m = re.fullmatch(r"(.*\S)\s+(\d+)", text) if internal else None
                     desc = f"{m.group(1)} (page {m.group(2)})" if m else text
@@ -384,24 +552,26 @@ class _Doc:
     def table_headers(self) -> None:
         import pikepdf
 
+        elements = list(self.elements())
         ids: dict[str, Any] = {}
-        for e in self.elements():
-            if "/ID" in e:
-                ids[str(e.ID)] = e
-        for table in [e for e in self.elements() if e.get("/S") == "/Table"]:
+        for e in elements:
+            if "/ID" in e.obj:
+                ids[str(e.obj.ID)] = e.obj
+        for table in [e for e in elements if e.s == "/Table"]:
             grid = table_grid(table)
+            heads = [cell for cell in grid if cell.tag == "TH"]
+            for cell in heads:
+                attrs = _table_attrs(cell.elem.obj)
+                if "/ID" not in cell.elem.obj:
+                    cell.elem.obj.ID = pikepdf.String(f"th{cell.elem.key[0]}")
+                ids[str(cell.elem.obj.ID)] = cell.elem.obj
+                attrs.Scope = pikepdf.Name.Column if cell.head else pikepdf.Name.Row
+            head_ids = {id(h): str(h.elem.obj.ID) for h in heads}
             for cell in grid:
-                attrs = _table_attrs(cell.elem)
-                if cell.tag == "TH":
-                    if "/ID" not in cell.elem:
-                        cell.elem.ID = pikepdf.String(f"th{cell.elem.objgen[0]}")
-                    ids[str(cell.elem.ID)] = cell.elem
-                    attrs.Scope = pikepdf.Name.Column if cell.head else pikepdf.Name.Row
-            for cell in grid:
-                want = expected_headers(cell, grid)
+                want = expected_headers(cell, heads)
                 if cell.tag == "TD" or want:
-                    attrs = _table_attrs(cell.elem)
-                    attrs.Headers = pikepdf.Array([pikepdf.String(str(h.elem.ID))
+                    attrs = _table_attrs(cell.elem.obj)
+                    attrs.Headers = pikepdf.Array([pikepdf.String(head_ids[id(h)])
                                                    for h in want])
         names = pikepdf.Array()
         for key in sorted(ids):
@@ -411,34 +581,30 @@ class _Doc:
 
     # 5. figures
     def figures(self) -> None:
-        import pikepdf
-
-        for fig in [e for e in self.elements() if e.get("/S") == "/Figure"]:
+        for fig in [e for e in self.elements() if e.s == "/Figure"]:
             self._bbox(fig)
-            holder = fig.get("/P")
+            holder = fig.parent
             # the caption is a sibling of the Figure or of the block holding it
             for _ in range(2):
                 if holder is None:
                     break
-                caps = [k for k in _kids(holder) if isinstance(k, pikepdf.Dictionary)
-                        and k.get("/S") == "/Caption"]
-                figs = [k for k in _descendants(holder) if k.get("/S") == "/Figure"]
+                caps = [k for k in holder.kids if isinstance(k, _Node) and k.s == "/Caption"]
+                figs = [k for k in _descendants(holder) if k.s == "/Figure"]
                 if len(caps) == 1 and len(figs) == 1:
                     cap = caps[0]
-                    holder.K = pikepdf.Array([k for k in _kids(holder)
-                                              if not _same(k, cap)])
-                    fig.K = pikepdf.Array([cap, *_kids(fig)])
-                    cap.P = fig
+                    self.set_kids(holder, [k for k in holder.kids if not _same(k, cap)])
+                    self.set_kids(fig, [cap, *fig.kids])
+                    self.set_parent(cap, fig)
                     break
-                holder = holder.get("/P")
+                holder = holder.parent
 
-    def _bbox(self, fig: Any) -> None:
+    def _bbox(self, fig: _Node) -> None:
         """WeasyPrint writes the figure's box in CSS pixels from the page top; the
         layout attribute wants PDF points from the page bottom."""
         import pikepdf
 
-        a = fig.get("/A")
-        pg = self.page_of(fig)
+        a = fig.obj.get("/A")
+        pg = fig.pg
         if not isinstance(a, pikepdf.Dictionary) or "/BBox" not in a or pg is None:
             return
         x1, y1, x2, y2 = (float(v) for v in a.BBox)
@@ -453,29 +619,28 @@ class _Doc:
         paragraph that calls it, just after the call (the note's number)."""
         import pikepdf
 
-        doc = _kids(self.root)[0]
-        for note in [k for k in _kids(doc) if isinstance(k, pikepdf.Dictionary)
-                     and k.get("/S") == "/NonStruct"]:
+        doc = self.tree.kids[0]
+        for note in [k for k in doc.kids if isinstance(k, _Node) and k.s == "/NonStruct"]:
             m = re.match(r"(\d+)\u2002", self.text_of(note))
             if m is None:
                 continue
             number = m.group(1)
-            note.S = pikepdf.Name.Note
-            note.ID = pikepdf.String(f"note-{number}")
-            page = self.page_of(note)
-            calls = [(p, i) for p in self.elements() if p.get("/S") == "/P"
-                     and self.page_of(p) == page
-                     for i, k in enumerate(_kids(p)) if isinstance(k, pikepdf.Dictionary)
-                     and k.get("/S") in ("/Span", "/NonStruct")
+            note.s = "/Note"
+            note.obj.S = pikepdf.Name.Note
+            note.obj.ID = pikepdf.String(f"note-{number}")
+            page = note.pg
+            calls = [(p, i) for p in self.elements() if p.s == "/P" and p.pg == page
+                     for i, k in enumerate(p.kids) if isinstance(k, _Node)
+                     and k.s in ("/Span", "/NonStruct")
                      and self.text_of(k).strip() == number
                      and not _descends_from(p, note)]
             if len(calls) != 1:
                 continue
             para, at = calls[0]
-            doc.K = pikepdf.Array([k for k in _kids(doc) if not _same(k, note)])
-            kids = _kids(para)
-            para.K = pikepdf.Array([*kids[:at + 1], note, *kids[at + 1:]])
-            note.P = para
+            self.set_kids(doc, [k for k in doc.kids if not _same(k, note)])
+            kids = para.kids
+            self.set_kids(para, [*kids[:at + 1], note, *kids[at + 1:]])
+            self.set_parent(note, para)
 
     # writing
     def write_back(self) -> None:
@@ -497,7 +662,7 @@ class _Doc:
 
 @dataclass
 class Cell:
-    elem: Any
+    elem: _Node
     tag: str  # "TH" or "TD"
     row: int
     col: int
@@ -506,32 +671,30 @@ class Cell:
     head: bool  # in the table head (THead)
 
 
-def table_grid(table: Any) -> list[Cell]:
+def table_grid(table: _Node) -> list[Cell]:
     """The table's cells placed on its grid as a browser does (row and column spans)."""
-    import pikepdf
-
-    rows: list[tuple[Any, bool]] = []
-    for k in _kids(table):
-        if not isinstance(k, pikepdf.Dictionary):
+    rows: list[tuple[_Node, bool]] = []
+    for k in table.kids:
+        if not isinstance(k, _Node):
             continue
-        s = k.get("/S")
+        s = k.s
         if s == "/TR":
             rows.append((k, False))
         elif s in ("/THead", "/TBody", "/TFoot"):
-            rows += [(r, s == "/THead") for r in _kids(k)
-                     if isinstance(r, pikepdf.Dictionary) and r.get("/S") == "/TR"]
+            rows += [(r, s == "/THead") for r in k.kids
+                     if isinstance(r, _Node) and r.s == "/TR"]
     taken: set[tuple[int, int]] = set()
     out: list[Cell] = []
     for r, (tr, head) in enumerate(rows):
         c = 0
-        for k in _kids(tr):
-            if not isinstance(k, pikepdf.Dictionary) or k.get("/S") not in ("/TH", "/TD"):
+        for k in tr.kids:
+            if not isinstance(k, _Node) or k.s not in ("/TH", "/TD"):
                 continue
             while (r, c) in taken:
                 c += 1
-            a = _table_attrs(k)
+            a = _table_attrs(k.obj)
             rs, cs = int(a.get("/RowSpan", 1)), int(a.get("/ColSpan", 1))
-            out.append(Cell(k, str(k.S)[1:], r, c, rs, cs, head))
+            out.append(Cell(k, k.s[1:], r, c, rs, cs, head))
             for dr in range(rs):
                 for dc in range(cs):
                     taken.add((r + dr, c + dc))
@@ -542,18 +705,21 @@ def table_grid(table: Any) -> list[Cell]:
 def expected_headers(cell: Cell, grid: list[Cell]) -> list[Cell]:
     """The headings a cell belongs to: those in the table head over its columns (top
     first), then the row headings to its left in its rows (outermost first)."""
-    cols = set(range(cell.col, cell.col + cell.cols))
-    rows = set(range(cell.row, cell.row + cell.rows))
     out = []
     if not cell.head:
         out += [h for h in grid if h.tag == "TH" and h.head and h is not cell
-                and cols & set(range(h.col, h.col + h.cols))]
+                and _overlap(cell.col, cell.cols, h.col, h.cols)]
     else:
         out += [h for h in grid if h.tag == "TH" and h.head and h.row < cell.row
-                and cols & set(range(h.col, h.col + h.cols))]
+                and _overlap(cell.col, cell.cols, h.col, h.cols)]
     out += [h for h in grid if h.tag == "TH" and not h.head and h is not cell
-            and h.col < cell.col and rows & set(range(h.row, h.row + h.rows))]
+            and h.col < cell.col and _overlap(cell.row, cell.rows, h.row, h.rows)]
     return out
+
+
+def _overlap(a: int, n: int, b: int, m: int) -> bool:
+    """Whether range(a, a + n) and range(b, b + m) share a number."""
+    return max(a, b) < min(a + n, b + m)
 
 
 def _table_attrs(elem: Any) -> Any:
@@ -589,22 +755,22 @@ def _kids(e: Any) -> list[Any]:
     return list(k) if isinstance(k, pikepdf.Array) else [k]
 
 
-def _descendants(e: Any) -> Iterator[Any]:
-    import pikepdf
+def _is_elem(k: Any) -> bool:
+    return isinstance(k, _Node) and k.type == "/StructElem"
 
-    for k in _kids(e):
-        if isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/StructElem":
+
+def _descendants(e: _Node) -> Iterator[_Node]:
+    for k in e.kids:
+        if _is_elem(k):
             yield k
             yield from _descendants(k)
 
 
-def _target(link: Any) -> str | None:
+def _target(link: _Node) -> str | None:
     """Where a /Link element's first annotation goes (URI or destination), or None."""
-    import pikepdf
-
-    for k in _kids(link):
-        if isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/OBJR":
-            a = k.Obj
+    for k in link.kids:
+        if isinstance(k, _Node) and k.type == "/OBJR":
+            a = k.obj.Obj
             if "/A" in a:
                 return repr(a.A.get("/URI") or a.A.get("/D"))
             if "/Dest" in a:
@@ -612,29 +778,26 @@ def _target(link: Any) -> str | None:
     return None
 
 
-def _is_inside_link(e: Any) -> bool:
-    p = e.get("/P")
-    while p is not None and p.get("/Type") == "/StructElem":
-        if p.get("/S") == "/Link":
+def _is_inside_link(e: _Node) -> bool:
+    p = e.parent
+    while p is not None and p.type == "/StructElem":
+        if p.s == "/Link":
             return True
-        p = p.get("/P")
+        p = p.parent
     return False
 
 
-def _descends_from(e: Any, ancestor: Any) -> bool:
-    p = e
-    while p is not None and p.get("/Type") == "/StructElem":
+def _descends_from(e: _Node, ancestor: _Node) -> bool:
+    p: _Node | None = e
+    while p is not None and p.type == "/StructElem":
         if _same(p, ancestor):
             return True
-        p = p.get("/P")
+        p = p.parent
     return False
 
 
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return a.objgen == b.objgen and a.objgen != (0, 0)
-    except AttributeError:
-        return False
+def _same(a: Any, b: _Node) -> bool:
+    return isinstance(a, _Node) and a.key == b.key and a.key != (0, 0)
 
 
 def _union(a: Any, b: Any) -> Any:
