@@ -111,6 +111,7 @@ def _code_width(cmap: dict[bytes, str]) -> int:
 _Font = tuple[dict[bytes, str], int]  # ToUnicode map, bytes per code
 _NO_FONT: _Font = ({}, 1)
 _MARKING = frozenset((b"BDC", b"BMC", b"EMC", b"Tf", b"Tj", b"TJ", b"'", b'"'))
+_MCID_BDC = re.compile(rb"/[^ ]+ << /MCID ([0-9]+) >> BDC")  # a tag, {MCID: n}, BDC
 _REAL = re.compile(rb"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)")
 
 
@@ -145,13 +146,14 @@ class _Content:
         self.marks: list[tuple[int, int]] = []  # (index, MCID) of each BDC with an MCID
         self.shows: dict[int, list[tuple[int, _Font]]] = {}  # MCID -> (index, font)
         fonts = page.Resources.get("/Font", {}) if "/Resources" in page else {}
+        selected: dict[Any, _Font | None] = {}  # Tf line -> its font
         stack: list[int | None] = []  # the innermost MCID in force in each marked content
         font = _NO_FONT
         for index, name in enumerate(names):
             if name not in _MARKING:
                 continue
             if name == b"BDC":
-                mcid = _mcid(self.instructions[index].operands)
+                mcid = self._bdc_mcid(index)
                 if mcid is not None:
                     self.marks.append((index, mcid))
                 stack.append(mcid if mcid is not None else stack[-1] if stack else None)
@@ -161,10 +163,21 @@ class _Content:
                 if stack:
                     stack.pop()
             elif name == b"Tf":
-                font = _font(fonts, self.instructions[index].operands[0], cmaps, font)
+                key = index if lines is None else lines[index]
+                if key not in selected:
+                    selected[key] = _font(fonts, self.instructions[index].operands[0], cmaps)
+                font = selected[key] or font
             elif stack and stack[-1] is not None:
                 self.shows.setdefault(stack[-1], []).append((index, font))
         self._text: dict[int, str] = {}
+
+    def _bdc_mcid(self, index: int) -> int | None:
+        """The MCID a BDC opens, from its line where that is the usual one."""
+        if self.lines is not None:
+            m = _MCID_BDC.fullmatch(self.lines[index])
+            if m:
+                return int(m[1])
+        return _mcid(self.instructions[index].operands)
 
     def text(self, mcid: int) -> str:
         """The text painted inside marked content `mcid` ('' if none)."""
@@ -218,11 +231,11 @@ class _Content:
         return b"\n".join(lines)
 
 
-def _font(fonts: Any, name: Any, cmaps: dict[int, _Font], current: _Font) -> _Font:
-    """The map of the font a Tf selects (the current one if the page has no such font)."""
+def _font(fonts: Any, name: Any, cmaps: dict[int, _Font]) -> _Font | None:
+    """The map of the font a Tf selects (None if the page has no such font)."""
     font = fonts.get(str(name))
     if font is None:
-        return current
+        return None
     key = font.objgen[0] if font.is_indirect else id(font)
     if key not in cmaps:
         codes = _cmap(font)
@@ -719,7 +732,7 @@ def expected_headers(cell: Cell, grid: list[Cell]) -> list[Cell]:
 
 def _overlap(a: int, n: int, b: int, m: int) -> bool:
     """Whether range(a, a + n) and range(b, b + m) share a number."""
-    return max(a, b) < min(a + n, b + m)
+    return n > 0 and m > 0 and b < a + n and a < b + m
 
 
 def _table_attrs(elem: Any) -> Any:

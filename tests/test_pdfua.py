@@ -99,9 +99,11 @@ def test_marked_text_is_read_back_per_mcid() -> None:
               b"EMC (X) Tj /Artifact BMC (Y) Tj EMC /P <</MCID 1>> BDC (A) ' EMC "
               b"/F2 10 Tf /P <</MCID 2>> BDC <00010003> Tj EMC "
               b"/P <</MCID 0>> BDC /F1 12 Tf (B) Tj EMC "
-              b"/P <</MCID 3>> BDC 0 0 m 1 1 l S EMC ET")
+              b"/P <</MCID 3>> BDC 0 0 m 1 1 l S EMC "
+              b"/Span <</ActualText (z) /MCID 4>> BDC /F9 7 Tf (CA) Tj EMC ET")
     _, page = _page(stream, {"F1": ONE_BYTE, "F2": TWO_BYTE})
-    assert page_marked_text(page) == {0: "ABCDB", 1: "A", 2: "ac"}
+    want = {0: "ABCDB", 1: "A", 2: "ac", 4: "CA"}  # F9 is not on the page: F1 stays
+    assert page_marked_text(page) == want
     content = _Content(page, {})
-    assert [content.text(m) for m in (0, 1, 2, 3)] == ["ABCDB", "A", "ac", ""]
-    assert [m for _, m in content.marks] == [0, 1, 2, 0, 3]
+    assert [content.text(m) for m in (0, 1, 2, 3, 4)] == ["ABCDB", "A", "ac", "", "CA"]
+    assert [m for _, m in content.marks] == [0, 1, 2, 0, 3, 4]
