@@ -28,8 +28,7 @@ import pandas as pd
 from scipy.special import expit
 
 from bulletin.analysis.logit import encode
-from bulletin.analysis.models import ModelResult
-from bulletin.analysis.stability import ModelInputs
+from bulletin.analysis.models import ModelInputs, ModelResult
 from bulletin.distributions import chi2_sf
 from bulletin.errors import BulletinError
 

@@ -66,14 +66,29 @@ def answers(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["variable", "yes", "n"])
 
 
+def _yes_no_masks(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    return is_level(values, YES), is_level(values, NO)
+
+
+def _count(yes: np.ndarray, no: np.ndarray, within: np.ndarray) -> tuple[int, int]:
+    """(yes count, yes-or-no count) among the rows in `within`."""
+    n_yes = int(np.count_nonzero(yes & within))
+    return n_yes, n_yes + int(np.count_nonzero(no & within))
+
+
 def by_level(frame: pd.DataFrame, variable: str, levels: tuple[str, ...],
              judgements: tuple[str, ...]) -> pd.DataFrame:
-    """Each judgement's yes count and base within each level of `variable` (B1, B2)."""
+    """Each judgement's yes count and base within each level of `variable` (B1, B2).
+
+    Counted with row masks, not by filtering the frame per level: at 200,000 cases
+    copying every column for every level cost seconds.
+    """
+    answers = {j: _yes_no_masks(frame[j]) for j in judgements}
     rows = []
     for level in levels:
-        sub = frame[is_level(frame[variable], level)]
+        within = is_level(frame[variable], level)
         for j in judgements:
-            rows.append((variable, level, j, *yes_n(sub[j])))
+            rows.append((variable, level, j, *_count(*answers[j], within)))
     return pd.DataFrame(rows, columns=["variable", "level", "judgement", "yes", "n"])
 
 
@@ -94,10 +109,10 @@ def yes_no_tests(cells: pd.DataFrame, variable: str, judgements: tuple[str, ...]
 def answer_counts(frame: pd.DataFrame, variable: str, by: str,
                   levels: tuple[str, ...]) -> pd.DataFrame:
     """Yes and no answers to `variable` within each level of `by` (Figure 2)."""
+    answers = _yes_no_masks(frame[variable])
     rows = []
     for level in levels:
-        sub = frame[is_level(frame[by], level)]
-        yes, n = yes_n(sub[variable])
+        yes, n = _count(*answers, is_level(frame[by], level))
         rows.append((level, yes, n - yes))
     return pd.DataFrame(rows, columns=["level", "yes", "no"])
 

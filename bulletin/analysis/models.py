@@ -8,13 +8,16 @@ order in which a model's rows are printed; the selection itself lives in `stepwi
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from bulletin.analysis.derive import levels
-from bulletin.analysis.stepwise import StepwiseResult, forward_stepwise
+from bulletin.analysis.logit import Design, encode
+from bulletin.analysis.stepwise import StepwiseResult, forward_stepwise, select
 from bulletin.config import AnalysisSettings
 from bulletin.schema import NO, YES
 
@@ -99,8 +102,50 @@ def table_rows(result: StepwiseResult, settings: AnalysisSettings) -> tuple[Row,
     return tuple(rows)
 
 
-def fit_models(cases: pd.DataFrame, settings: AnalysisSettings) -> tuple[ModelResult, ...]:
-    """One stepwise model per judgement, on the interviewed cases given."""
+@dataclass(frozen=True, eq=False)
+class ModelInputs:
+    """Everything `forward_stepwise` is given for one judgement's model.
+
+    `frame` holds only the cases the model uses (complete on the outcome and on every
+    candidate), so a resample of its rows is a resample of the model's sample.
+    """
+
+    judgement: str
+    frame: pd.DataFrame
+    candidates: tuple[str, ...]
+    reference: Mapping[str, str]
+    levels: Mapping[str, Sequence[str]]
+    pin: float
+    pout: float
+    removal: str
+
+    @property
+    def n(self) -> int:
+        return len(self.frame)
+
+    @cached_property
+    def design(self) -> Design:
+        """The sample encoded once; each resample is taken from it (`Design.take`)."""
+        return encode(self.frame, self.judgement, self.candidates, self.reference,
+                      self.levels)
+
+    def select(self, frame: pd.DataFrame | None = None) -> tuple[str, ...]:
+        """The variables the stepwise rules select on `frame` (default: the full sample)."""
+        result = forward_stepwise(self.frame if frame is None else frame, self.judgement,
+                                  self.candidates, self.reference, pin=self.pin,
+                                  pout=self.pout, removal=self.removal, levels=self.levels)
+        return tuple(result.selected)
+
+    def select_rows(self, rows: np.ndarray) -> tuple[str, ...]:
+        """The selection on the sample's cases at positions `rows` (a resample): the same
+        as `select(frame.iloc[rows])`, from the encoded design."""
+        result = select(self.design.take(rows), self.pin, self.pout, self.removal)
+        return tuple(result.selected)
+
+
+def model_inputs(cases: pd.DataFrame, settings: AnalysisSettings) -> tuple[ModelInputs, ...]:
+    """Each judgement's model sample and selection rules: the one preparation behind
+    the published fit (`fit_models`), its bootstrap and its clustered errors."""
     frames = {j: model_frame(cases, settings, j) for j in settings.judgement_keys}
     any_frame = next(iter(frames.values()))
     categorical = [v for v in settings.candidates if not is_continuous(any_frame, v)]
@@ -108,8 +153,18 @@ def fit_models(cases: pd.DataFrame, settings: AnalysisSettings) -> tuple[ModelRe
     order = {v: levels(settings, v, cases) for v in categorical}
     out = []
     for j, frame in frames.items():
-        result = forward_stepwise(frame, j, settings.candidates, reference,
-                                  pin=settings.pin, pout=settings.pout,
-                                  removal=settings.removal_test, levels=order)
-        out.append(ModelResult(j, result, table_rows(result, settings)))
+        complete = frame.notna().all(axis=1).to_numpy(dtype=bool)
+        out.append(ModelInputs(j, frame[complete], tuple(settings.candidates), reference,
+                               order, settings.pin, settings.pout, settings.removal_test))
+    return tuple(out)
+
+
+def fit_models(cases: pd.DataFrame, settings: AnalysisSettings,
+               inputs: Sequence[ModelInputs] | None = None) -> tuple[ModelResult, ...]:
+    """One stepwise model per judgement, on the interviewed cases given (or on `inputs`,
+    already prepared from them by `model_inputs`)."""
+    out = []
+    for i in model_inputs(cases, settings) if inputs is None else inputs:
+        result = select(i.design, i.pin, i.pout, i.removal)
+        out.append(ModelResult(i.judgement, result, table_rows(result, settings)))
     return tuple(out)

@@ -16,8 +16,8 @@ import pandas as pd
 from bulletin.analysis import descriptive as d
 from bulletin.analysis.cluster import RobustModel, cluster_robust_models
 from bulletin.analysis.derive import derive, levels
-from bulletin.analysis.models import ModelResult, fit_models
-from bulletin.analysis.stability import Stability, model_inputs, selection_stability
+from bulletin.analysis.models import ModelResult, fit_models, model_inputs
+from bulletin.analysis.stability import Stability, selection_stability
 from bulletin.config import Edition
 from bulletin.errors import BulletinError
 from bulletin.schema import PROVIDER_TYPES, YES
@@ -117,8 +117,8 @@ def analyse(frame: pd.DataFrame, edition: Edition,
     over = caseload.gt(caseload_threshold).to_numpy(dtype=bool)
     known = caseload.notna().to_numpy(dtype=bool)
     split_cells, split_tests = _caseload_split(iv, judgements, caseload_threshold)
-    models = fit_models(iv, s)
     inputs = model_inputs(iv, s)
+    models = fit_models(iv, s, inputs)
     stability = selection_stability(inputs, {m.judgement: m.result.selected for m in models},
                                     s.stability_resamples, s.stability_seed)
 

@@ -21,77 +21,16 @@ import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
-import pandas as pd
 
-from bulletin.analysis.derive import levels
-from bulletin.analysis.logit import Design, encode
-from bulletin.analysis.models import is_continuous, model_frame
-from bulletin.analysis.stepwise import forward_stepwise, select
-from bulletin.config import AnalysisSettings
+from bulletin.analysis.models import ModelInputs, model_inputs
 from bulletin.errors import BulletinError
 
+# ModelInputs and model_inputs live in `models`, beside the fits they prepare; they are
+# named here too because every resample is selected from them.
 __all__ = ["ModelInputs", "Stability", "cores", "model_inputs", "resample_rows",
            "selection_stability"]
-
-
-@dataclass(frozen=True, eq=False)
-class ModelInputs:
-    """Everything `forward_stepwise` is given for one judgement's model.
-
-    `frame` holds only the cases the model uses (complete on the outcome and on every
-    candidate), so a resample of its rows is a resample of the model's sample.
-    """
-
-    judgement: str
-    frame: pd.DataFrame
-    candidates: tuple[str, ...]
-    reference: Mapping[str, str]
-    levels: Mapping[str, Sequence[str]]
-    pin: float
-    pout: float
-    removal: str
-
-    @property
-    def n(self) -> int:
-        return len(self.frame)
-
-    @cached_property
-    def design(self) -> Design:
-        """The sample encoded once; each resample is taken from it (`Design.take`)."""
-        return encode(self.frame, self.judgement, self.candidates, self.reference,
-                      self.levels)
-
-    def select(self, frame: pd.DataFrame | None = None) -> tuple[str, ...]:
-        """The variables the stepwise rules select on `frame` (default: the full sample)."""
-        result = forward_stepwise(self.frame if frame is None else frame, self.judgement,
-                                  self.candidates, self.reference, pin=self.pin,
-                                  pout=self.pout, removal=self.removal, levels=self.levels)
-        return tuple(result.selected)
-
-    def select_rows(self, rows: np.ndarray) -> tuple[str, ...]:
-        """The selection on the sample's cases at positions `rows` (a resample): the same
-        as `select(frame.iloc[rows])`, from the encoded design."""
-        result = select(self.design.take(rows), self.pin, self.pout, self.removal)
-        return tuple(result.selected)
-
-
-def model_inputs(cases: pd.DataFrame, settings: AnalysisSettings) -> tuple[ModelInputs, ...]:
-    """The inputs of each judgement's selection, prepared as `models.fit_models` prepares
-    them (a test holds the two to the same selection)."""
-    frames = {j: model_frame(cases, settings, j) for j in settings.judgement_keys}
-    any_frame = next(iter(frames.values()))
-    categorical = [v for v in settings.candidates if not is_continuous(any_frame, v)]
-    reference = {v: settings.reference_level(v) for v in categorical}
-    order = {v: levels(settings, v, cases) for v in categorical}
-    out = []
-    for j, frame in frames.items():
-        complete = frame.notna().all(axis=1).to_numpy(dtype=bool)
-        out.append(ModelInputs(j, frame[complete], tuple(settings.candidates), reference,
-                               order, settings.pin, settings.pout, settings.removal_test))
-    return tuple(out)
 
 
 @dataclass(frozen=True)
