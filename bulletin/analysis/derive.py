@@ -82,7 +82,7 @@ def derive(frame: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
     A band or grouping named like its source column (``rosh_level``) replaces it: the
     analysis only ever uses the grouped levels.
     """
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: the case columns are shared, not copied
     for banding in settings.bands:
         out[banding.name] = band(frame[banding.source], banding)
     for grouping in settings.groupings:

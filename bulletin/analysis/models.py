@@ -146,16 +146,22 @@ class ModelInputs:
 def model_inputs(cases: pd.DataFrame, settings: AnalysisSettings) -> tuple[ModelInputs, ...]:
     """Each judgement's model sample and selection rules: the one preparation behind
     the published fit (`fit_models`), its bootstrap and its clustered errors."""
-    frames = {j: model_frame(cases, settings, j) for j in settings.judgement_keys}
-    any_frame = next(iter(frames.values()))
-    categorical = [v for v in settings.candidates if not is_continuous(any_frame, v)]
-    reference = {v: settings.reference_level(v) for v in categorical}
-    order = {v: levels(settings, v, cases) for v in categorical}
-    out = []
-    for j, frame in frames.items():
-        complete = frame.notna().all(axis=1).to_numpy(dtype=bool)
-        out.append(ModelInputs(j, frame[complete], tuple(settings.candidates), reference,
-                               order, settings.pin, settings.pout, settings.removal_test))
+    out: list[ModelInputs] = []
+    categorical: list[str] = []
+    reference: dict[str, str] = {}
+    order: dict[str, tuple[str, ...]] = {}
+    for j in settings.judgement_keys:  # one at a time: at scale each frame is large
+        frame = model_frame(cases, settings, j)
+        if not out:
+            categorical = [v for v in settings.candidates if not is_continuous(frame, v)]
+            reference = {v: settings.reference_level(v) for v in categorical}
+            order = {v: levels(settings, v, cases) for v in categorical}
+        sample = frame[frame.notna().all(axis=1).to_numpy(dtype=bool)]
+        # The sample lives as long as the analysis: as categories its text costs a byte
+        # a cell (encoding reads the same values either way).
+        sample = sample.astype(dict.fromkeys(categorical, "category"))
+        out.append(ModelInputs(j, sample, tuple(settings.candidates), reference, order,
+                               settings.pin, settings.pout, settings.removal_test))
     return tuple(out)
 
 
