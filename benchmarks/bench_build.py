@@ -9,10 +9,17 @@ Prints, in one run:
 - with --rows N[,N...]: a build of N cases of replicated demonstration data
   (benchmarks/make_large.py: the shipped cases repeated with new ids and 5 per cent of
   yes/no answers flipped), printing rows, seconds and the peak memory of the build's
-  largest process.
+  largest process; with --analyse-rows N[,N...] the same for `bulletin analyse` (the
+  numbers only: load, validate, analyse, facts).
+
+The bootstrap stability check (Annex B) reruns each model's selection on
+`stability_resamples` resamples, so its cost grows with cases x resamples: at scale it
+is minutes, not seconds. --resamples R sets BULLETIN_STABILITY_RESAMPLES for the
+--rows and --analyse-rows runs (default: the edition's own setting); the scale lines
+say which was used.
 
     .venv/bin/python benchmarks/bench_build.py [--edition 2018-19] [--repeat 3]
-                                               [--rows 20000,200000]
+        [--rows 20000,200000] [--analyse-rows 1000000] [--resamples 0]
 
 Run it on a quiet machine: other jobs on the same cores inflate every figure.
 """
@@ -20,6 +27,7 @@ Run it on a quiet machine: other jobs on the same cores inflate every figure.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -46,22 +54,27 @@ _FLOOR = ("import sys, weasyprint\n"
           "doc.render(presentational_hints=True).write_pdf(pdf_variant='pdf/ua-1')\n")
 
 
-def _measured(cmd: list[str]) -> tuple[float, float, str]:
+def _measured(cmd: list[str], env: dict[str, str] | None = None,
+              ) -> tuple[float, float, str]:
     """(wall seconds, peak MiB, stderr) of `cmd` run in a fresh process."""
     run = subprocess.run([sys.executable, "-c", _PEAK, *cmd], cwd=ROOT,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=env)
     code, wall, peak = run.stdout.split()
     if code != "0":
         sys.exit(f"failed: {' '.join(cmd)}\n{run.stderr}")
     return float(wall), float(peak), run.stderr
 
 
-def _build(out: Path, edition: str, data: Path | None = None) -> tuple[float, float, str]:
-    cmd = [sys.executable, "-m", "bulletin", "build", "--no-cache", "--edition", edition,
+def _build(out: Path, edition: str, data: Path | None = None, command: str = "build",
+           resamples: int | None = None) -> tuple[float, float, str]:
+    cmd = [sys.executable, "-m", "bulletin", command, "--no-cache", "--edition", edition,
            "--out", str(out)]
     if data is not None:
         cmd += ["--data", str(data)]
-    return _measured(cmd)
+    env = None
+    if resamples is not None:
+        env = {**os.environ, "BULLETIN_STABILITY_RESAMPLES": str(resamples)}
+    return _measured(cmd, env)
 
 
 def _print_html(edition_id: str) -> str:
@@ -77,44 +90,66 @@ def _print_html(edition_id: str) -> str:
     return document.html_print
 
 
+def _cold(folder: Path, edition: str, repeat: int) -> None:
+    """The cold build against the floor, and the build's own stage split."""
+    from bulletin.render import TEMPLATES_DIR
+
+    builds = [_build(folder / f"cold{i}", edition) for i in range(repeat)]
+    html_file = folder / "print.html"
+    html_file.write_text(_print_html(edition), encoding="utf-8")
+    floors = [_measured([sys.executable, "-c", _FLOOR, str(html_file),
+                         str(TEMPLATES_DIR) + "/"]) for _ in range(repeat)]
+    cold = statistics.median(b[0] for b in builds)
+    floor = statistics.median(f[0] for f in floors)
+    print(f"edition {edition}, median of {repeat}")
+    print(f"  {'cold build (bulletin build --no-cache)':<44}{cold:7.2f} s  "
+          f"peak {max(b[1] for b in builds):6.0f} MiB")
+    print(f"  {'floor (WeasyPrint alone, same HTML+options)':<44}{floor:7.2f} s  "
+          f"peak {max(f[1] for f in floors):6.0f} MiB")
+    print(f"  {'ratio':<44}{cold / floor:7.2f} x   (target at most 1.5, aim 1.3)")
+    print("stage split of the last cold build (its own report):")
+    for line in builds[-1][2].splitlines():
+        m = _STAGE.match(line)
+        if m or line.startswith("  (in parallel"):
+            print("  " + line.strip())
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--edition", default="2018-19")
-    p.add_argument("--repeat", type=int, default=3, help="runs of each timing (median)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs of each timing (median); 0 skips the cold build")
     p.add_argument("--rows", default="", help="comma-separated case counts to build at scale")
+    p.add_argument("--analyse-rows", default="",
+                   help="comma-separated case counts to analyse (numbers only) at scale")
+    p.add_argument("--resamples", type=int, default=None,
+                   help="bootstrap resamples for the scale runs (default: the edition's)")
     args = p.parse_args()
 
-    from bulletin.render import TEMPLATES_DIR
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        builds = [_build(folder / f"cold{i}", args.edition) for i in range(args.repeat)]
-        html_file = folder / "print.html"
-        html_file.write_text(_print_html(args.edition), encoding="utf-8")
-        floors = [_measured([sys.executable, "-c", _FLOOR, str(html_file),
-                             str(TEMPLATES_DIR) + "/"]) for _ in range(args.repeat)]
-        cold = statistics.median(b[0] for b in builds)
-        floor = statistics.median(f[0] for f in floors)
-        print(f"edition {args.edition}, median of {args.repeat}")
-        print(f"  {'cold build (bulletin build --no-cache)':<44}{cold:7.2f} s  "
-              f"peak {max(b[1] for b in builds):6.0f} MiB")
-        print(f"  {'floor (WeasyPrint alone, same HTML+options)':<44}{floor:7.2f} s  "
-              f"peak {max(f[1] for f in floors):6.0f} MiB")
-        print(f"  {'ratio':<44}{cold / floor:7.2f} x   (target at most 1.5, aim 1.3)")
-        print("stage split of the last cold build (its own report):")
-        for line in builds[-1][2].splitlines():
-            m = _STAGE.match(line)
-            if m or line.startswith("  (in parallel"):
-                print("  " + line.strip())
-
-        if args.rows:
+        if args.repeat > 0:
+            _cold(folder, args.edition, args.repeat)
+        scale = [("build", x) for x in args.rows.split(",") if x.strip()]
+        scale += [("analyse", x) for x in args.analyse_rows.split(",") if x.strip()]
+        if scale:
             from make_large import make_large
 
-            print(f"{'rows':>10}{'seconds':>10}{'peak MiB':>10}")
-            for n in (int(x) for x in args.rows.split(",") if x.strip()):
+            used = ("the edition's setting" if args.resamples is None
+                    else f"BULLETIN_STABILITY_RESAMPLES={args.resamples}")
+            print(f"at scale (bootstrap resamples: {used}):")
+            print(f"  {'command':<10}{'rows':>10}{'seconds':>10}{'peak MiB':>10}")
+            for command, text in scale:
+                n = int(text)
                 data = make_large(n, folder / f"large-{n}.csv")
-                wall, peak, _ = _build(folder / f"large{n}", args.edition, data)
-                print(f"{n:>10,}{wall:>10.2f}{peak:>10.0f}")
+                wall, peak, report = _build(folder / f"large{n}", args.edition, data,
+                                            command, args.resamples)
+                print(f"  {command:<10}{n:>10,}{wall:>10.2f}{peak:>10.0f}")
+                for line in report.splitlines():
+                    m = _STAGE.match(line)
+                    if m and m.group(1) in ("load", "analyse", "publish"):
+                        print(f"  {'':<10}{m.group(1):>10}{float(m.group(2)):>10.2f}")
                 data.unlink()
     return 0
 
