@@ -5,26 +5,98 @@ so a reader of page 21 meets a bare grid of numbers. CSS cannot add a caption to
 table's later fragments, so the print HTML is laid out once, the body rows that start a
 new page are found, and each such table is split there into parts: the first keeps its
 caption, each later part starts a new page with "Table N (continued)" as its caption and
-the same heading rows. A row group cut by the break repeats its label. The layout is
-then done again (the new captions take room, so a part can run over once more: up to
-three rounds).
+the same heading rows. A row group cut by the break repeats its label. The new captions
+take room, so a part can run over again and what follows it moves down: the splitting is
+repeated on the next layout, for up to three rounds.
+
+Laying out the whole bulletin is the slowest step of a build, and laying it out once per
+round made three layouts of a document that mostly did not change. Each later part
+starts with a forced page break, and forced breaks cut the document into stretches that
+WeasyPrint lays out each on its own: a stretch starts on a fresh page whatever came
+before it. A round changes only the stretches that hold a table it split; the others lay
+out as before, and so break nowhere. A changed stretch can only break differently where
+its new caption line does not fit in the room left at the foot of its first page, or
+where a first part now ends too near the foot of its page for its closing rule. Only
+those few stretches are laid out again, each alone as a small document (its ancestors'
+opening tags, stripped of the margins that a page break strips), which gives their breaks
+from WeasyPrint itself; every other changed stretch is taken to break nowhere. The last
+layout, of the whole document, checks that: a stretch that breaks after all is split
+there and laid out once more, as the old loop would have done in that round. So a wrong
+guess costs a layout, never a different PDF. Rounds are counted per stretch, which is
+what the old loop's global count comes to, limit included; the demonstration edition
+takes two whole layouts instead of three.
 
 Works on the HTML that bulletin/tables.py writes for a table (one `<tr>` a line, each
-row group a `<tbody>`), and leaves any other HTML alone.
+row group a `<tbody>`) and on the page structure print.css gives the bulletin (a chapter
+is a `<section>` of `<main>` opening with an `<h2>`, and starts a page); anything else
+takes every round in full.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 ROUNDS = 3
+# Room (px) a stretch must have to spare to count as unchanged by a split: a split puts
+# 1pt rules under a part's last row and over the next part's first row (0.4 px more
+# each) and closes the first part with the table's own rule (0.67 px).
+SPARE = 3.0
+
+_CONTINUED = '<table class="data-table continued">'
+_CHAPTER = re.compile(r"<section\b[^>]*>\s*<h2\b")
+_KEY = re.compile(r'<caption (?:id|data-part)="([^"]+)">')
+_TAG = re.compile(r"<!--.*?-->|<![^>]*>|<(/?)([A-Za-z][\w-]*)"
+                  r"((?:\s+[^\s=>/]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*)\s*(/?)>",
+                  re.S)
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                   "source", "track", "wbr"})
+_RAW = frozenset({"script", "style"})
+_NO_TOP = "margin-top:0;padding-top:0;border-top-width:0"
+_NO_BOTTOM = "margin-bottom:0;padding-bottom:0;border-bottom-width:0"
+_NOTE = '<span class="footnote"'
+_MARK = "data-stretch-end"
+
+
+class _Unsure(Exception):
+    """The HTML or a layout is not what the shortcut relies on: take every round in full."""
 
 
 def render(layout: Callable[[str], Any], html: str) -> Any:
     """The laid-out document (WeasyPrint's `Document`) with continued captions."""
     doc = layout(html)
+    breaks = table_breaks(doc)
+    if not breaks:
+        return doc
+    original = html
+    try:
+        html, changed_in = _plan(layout, html, doc, breaks)
+    except _Unsure:
+        return _every_round(layout, html, doc)
+    # Let the first layout go before the next: kept, it makes that one ~15% slower (the
+    # garbage collector walks it over and over).
+    del doc
+    doc = layout(html)
+    # The check: a stretch taken to break nowhere that does is split now, in the round
+    # after it last changed (unless that is past the last round).
+    while breaks := {key: rows for key, rows in table_breaks(doc).items()
+                     if changed_in.get(key, 0) < ROUNDS}:
+        rounds = {key: changed_in.get(key, 0) + 1 for key in breaks}
+        try:
+            html, changed = _split_round(html, breaks)
+        except _Unsure:
+            del doc
+            return _every_round(layout, original, layout(original))
+        for key, starts in changed.items():
+            _mark(changed_in, html, starts, rounds[key])
+        del doc
+        doc = layout(html)
+    return doc
+
+
+def _every_round(layout: Callable[[str], Any], html: str, doc: Any) -> Any:
+    """The plain loop: split where the whole document breaks, lay it all out again."""
     for _ in range(ROUNDS):
         splits = table_breaks(doc)
         if not splits:
@@ -33,28 +105,113 @@ def render(layout: Callable[[str], Any], html: str) -> Any:
         if new == html:
             return doc
         html = new
+        doc = None  # let it go before the next layout (see `render`)
         doc = layout(html)
     return doc
 
 
+def _plan(layout: Callable[[str], Any], html: str, doc: Any,
+          breaks: dict[str, list[int]]) -> tuple[str, dict[str, int]]:
+    """The HTML the rounds lead to, given the first layout `doc` and its `breaks`, with
+    the round in which each table part's stretch last changed."""
+    changed_in: dict[str, int] = {}
+    pages = {_frame(page) for page in doc.pages if _has_rows(page)}
+    found = [(doc, breaks, False)]  # (a layout, its breaks, whether it stops short)
+    for rnd in range(1, ROUNDS + 1):
+        breaks = {key: rows for _, found_breaks, _ in found
+                  for key, rows in found_breaks.items()}
+        if not breaks:
+            break
+        new, changed = _split_round(html, breaks)
+        for starts in changed.values():
+            _mark(changed_in, new, starts, rnd)
+        risky = set().union(*(_at_risk(new, *item) for item in found))
+        html = new
+        if rnd == ROUNDS:
+            break
+        found = []
+        for start in sorted(risky):
+            part, short = _stretch_html(html, start)
+            stretch = layout(part)
+            if any(_frame(page) not in pages for page in stretch.pages):
+                raise _Unsure("a stretch laid out alone gets other pages")
+            if short and _avoided(stretch):
+                raise _Unsure("a stretch cut short ends where breaking is avoided")
+            if stretch_breaks := table_breaks(stretch):
+                found.append((stretch, stretch_breaks, short))
+    return html, changed_in
+
+
+def _split_round(html: str, breaks: dict[str, list[int]]) -> tuple[str, dict[str, set[int]]]:
+    """`html` split at `breaks` (in document order, as one round of the plain loop), and
+    for each split table the starts of the stretches the split changed."""
+    order = sorted(breaks, key=lambda key: _table_at(html, key))
+    new = split_tables(html, {key: breaks[key] for key in order})
+    keys = _KEY.findall(new)
+    if len(keys) != len(set(keys)):
+        raise _Unsure("a split names a part as an existing one")
+    changed = {}
+    for key, rows in breaks.items():
+        parts = range(1, len(set(rows)) + 1)
+        changed[key] = {_stretch_start(new, _table_at(new, key)),
+                        *(_table_at(new, f"{key}-{n}") for n in parts)}
+    return new, changed
+
+
+def _mark(changed_in: dict[str, int], html: str, starts: Iterable[int], rnd: int) -> None:
+    for start in starts:
+        for key in _KEY.findall(html, start, _stretch_end(html, start)):
+            changed_in[key] = max(changed_in.get(key, 0), rnd)
+
+
+def _at_risk(html: str, doc: Any, breaks: dict[str, list[int]], short: bool) -> set[int]:
+    """Starts (in the split `html`) of the stretches whose breaks the split of `breaks`
+    found in `doc` may move: a new part's caption line does not fit in what its page had
+    left, or a first part ended with too little room for its closing rule."""
+    free = _free_space(doc)
+    on = _row_pages(doc)
+    rooms = _caption_rooms(doc)
+    last = len(doc.pages) - 1
+
+    def tight(page: int, need: float) -> bool:
+        return free[page] < need or (short and page == last)
+
+    out = set()
+    for key, rows in breaks.items():
+        if tight(on[key][rows[0] - 1], SPARE):
+            out.add(_stretch_start(html, _table_at(html, key)))
+        room = rooms.get(key)
+        for n, row in enumerate(sorted(set(rows)), start=1):
+            if room is None or tight(on[key][row], room + SPARE):
+                out.add(_table_at(html, f"{key}-{n}"))
+    return out
+
+
+# -- reading a layout ---------------------------------------------------------------------
+
 def table_breaks(doc: Any) -> dict[str, list[int]]:
     """table id -> indexes (0-based, counted over all its body rows) of the body rows
     that begin a page other than the table's first; for each part of a split table."""
+    out: dict[str, list[int]] = {}
+    for key, pages in _row_pages(doc).items():
+        rows = sorted(pages.items())
+        breaks = [i for (i, p), (_, q) in zip(rows[1:], rows, strict=False) if p != q]
+        if breaks:
+            out[key] = breaks
+    return out
+
+
+def _row_pages(doc: Any) -> dict[str, dict[int, int]]:
+    """table part key -> body row index -> the page the row begins on."""
     page_of: dict[int, int] = {}  # id(tr element) -> first page it is on
     owner: dict[int, tuple[str, int]] = {}  # id(tr element) -> (table part key, index)
     for number, page in enumerate(doc.pages):
         for tr, key, index in _body_rows(page._page_box):
             page_of.setdefault(id(tr), number)
             owner[id(tr)] = (key, index)
-    by_table: dict[str, list[tuple[int, int]]] = {}
+    out: dict[str, dict[int, int]] = {}
     for tid, (key, index) in owner.items():
-        by_table.setdefault(key, []).append((index, page_of[tid]))
-    out: dict[str, list[int]] = {}
-    for key, rows in by_table.items():
-        rows.sort()
-        breaks = [i for (i, p), (_, q) in zip(rows[1:], rows, strict=False) if p != q]
-        if breaks:
-            out[key] = breaks
+        out.setdefault(key, {})[index] = page_of[tid]
     return out
 
 
@@ -87,6 +244,257 @@ def _table_key(table: Any) -> str:
             return child.get("id") or child.get("data-part") or ""
     return ""
 
+
+def _frame(page: Any) -> tuple[float, float, float, float]:
+    box = page._page_box
+    return box.content_box_x(), box.content_box_y(), box.width, box.height
+
+
+def _has_rows(page: Any) -> bool:
+    return any(True for _ in _body_rows(page._page_box))
+
+
+def _free_space(doc: Any) -> list[float]:
+    """For each page, the height left between its content and the foot of its page area
+    (above any footnotes): what may be added at its top without moving its last line."""
+    kinds = [_blocks(page._page_box) for page in doc.pages]
+    out = []
+    for number, page in enumerate(doc.pages):
+        box = page._page_box
+        foot = box.content_box_y() + box.height
+        # a box that goes on to the next page is drawn down to the foot: skip its edge
+        going_on = kinds[number + 1] if number + 1 < len(kinds) else set()
+        bottoms: list[float] = []
+        for child in box.children:
+            if type(child).__name__ == "FootnoteAreaBox":
+                if child.children:
+                    foot = min(foot, child.position_y)
+            elif type(child).__name__ != "MarginBox":
+                _bottoms(child, going_on, bottoms)
+        out.append(foot - max(bottoms, default=foot))
+    return out
+
+
+def _blocks(box: Any) -> set[tuple[int, str]]:
+    found = set()
+    stack = [box]
+    while stack:
+        box = stack.pop()
+        name = type(box).__name__
+        if name in ("LineBox", "MarginBox"):
+            continue
+        if getattr(box, "element", None) is not None:
+            found.add((id(box.element), box.element_tag))
+        stack.extend(getattr(box, "children", ()))
+    return found
+
+
+def _bottoms(box: Any, going_on: set[tuple[int, str]], out: list[float]) -> None:
+    name = type(box).__name__
+    if name in ("LineBox", "TableRowBox"):
+        out.append(box.position_y + box.height)
+        return
+    element = getattr(box, "element", None)
+    if element is None or (id(element), box.element_tag) not in going_on:
+        out.append(box.border_box_y() + box.border_height())
+    for child in getattr(box, "children", ()):
+        _bottoms(child, going_on, out)
+
+
+def _caption_rooms(doc: Any) -> dict[str, float]:
+    """Table part key -> the height a one-line caption of it takes in `doc`."""
+    out = {}
+    for page in doc.pages:
+        for box in page._page_box.descendants():
+            if type(box).__name__ == "TableCaptionBox" and box.element is not None:
+                lines = [c for c in box.children if type(c).__name__ == "LineBox"]
+                key = box.element.get("id") or box.element.get("data-part")
+                if key and lines:
+                    out[key] = box.margin_height() - box.height + lines[0].height
+    return out
+
+
+def _avoided(doc: Any) -> bool:
+    """Whether breaking is avoided between the two boxes a stretch document marks where
+    it was cut short (then the cut could have moved an earlier break)."""
+    before = after = None
+    for page in doc.pages:
+        for box in page._page_box.descendants():
+            element = getattr(box, "element", None)
+            mark = element.get(_MARK) if element is not None else None
+            if mark == "before":
+                before = box
+            elif mark == "after" and after is None:
+                after = box
+    if before is None or after is None:
+        return True
+    values = [*_break_values(before, "after"), *_break_values(after, "before")]
+    return any(value in ("avoid", "avoid-page") for value in values)
+
+
+def _break_values(box: Any, side: str) -> list[str]:
+    """The break-before or -after values that meet at a box's edge (WeasyPrint's rule:
+    the box's and its first or last descendants' down the block-level line)."""
+    from weasyprint.formatting_structure import boxes
+
+    kinds = (boxes.BlockLevelBox, boxes.TableRowGroupBox, boxes.TableRowBox)
+    values = []
+    while isinstance(box, kinds) and (box.is_in_normal_flow() or box.is_floated()):
+        values.append(box.style[f"break_{side}"])
+        if not box.children:
+            break
+        box = box.children[-1 if side == "after" else 0]
+    return values
+
+
+# -- stretches of the HTML ------------------------------------------------------------------
+
+def _table_at(html: str, key: str) -> int:
+    """Where the table part `key` opens."""
+    m = re.search(rf'<caption (?:id|data-part)="{re.escape(key)}">', html)
+    if m is None:
+        raise _Unsure(f"no table part {key}")
+    return html.rfind("<table", 0, m.start())
+
+
+def _stretch_start(html: str, at: int) -> int:
+    """The forced page break at or before `at`: a later part or a chapter."""
+    starts = [html.rfind(_CONTINUED, 0, at + len(_CONTINUED)),
+              *(m.start() for m in _CHAPTER.finditer(html, 0, at + 1))]
+    start = max(starts)
+    if start < 0:
+        raise _Unsure("a table before the first chapter")
+    return start
+
+
+def _stretch_end(html: str, start: int) -> int:
+    """The next forced page break after `start` (or the end of `<main>`)."""
+    ends = [html.find(_CONTINUED, start + 1), html.find("</main>", start)]
+    if (m := _CHAPTER.search(html, start + 1)) is not None:
+        ends.append(m.start())
+    return min(end for end in ends if end >= 0)
+
+
+def _stretch_html(html: str, start: int) -> tuple[str, bool]:
+    """The stretch of `html` at `start` as a document of its own, and whether it stops
+    short of the stretch's end.
+
+    Ancestors keep their opening tags (so the stylesheet matches as before) but lose
+    their top margin, padding and border, as on a page a break has continued them onto;
+    elements left open at the end lose their bottom ones, as before a break. It stops
+    after the element that follows the stretch's last table (with its wrappers), since
+    what comes later cannot move the table's breaks (unless breaking is avoided there,
+    which `_avoided` checks); footnote numbering carries on from the document.
+    """
+    end = _stretch_end(html, start)
+    stop, marks = end, {}
+    last = html.rfind("<table", start, end)
+    if last >= 0:
+        outer = last
+        for name, at in reversed(_open_elements(html, 0, last)):
+            if name != "div":
+                break
+            outer = at
+        after = _element_end(html, outer)
+        following = _next_opening(html, after)
+        if following is not None and following < end:
+            # what meets the table's wrappers: the outermost element closed before it
+            around = _open_elements(html, 0, after)
+            closed = around[len(_open_elements(html, after, following, around)):]
+            # of a section that runs on after the table, its heading is enough
+            if html.startswith("<section", following):
+                stop = min(end, _element_end(html, _next_opening(html, following + 1)))
+            else:
+                stop = min(end, _element_end(html, following))
+            if stop < end:
+                marks = {closed[0][1] if closed else outer: "before", following: "after"}
+    before = _open_elements(html, 0, start)
+    if [name for name, _ in before[:3]] != ["html", "body", "main"] or \
+            (html.startswith("<section", start) and len(before) != 3):
+        raise _Unsure("a stretch outside a chapter of <main>")
+    still = _open_elements(html, start, stop, before)
+    styles = {at: [_NO_TOP] for _, at in before}
+    for _, at in still:
+        styles.setdefault(at, []).append(_NO_BOTTOM)
+    if _NOTE in html[start:stop] and (count := html.count(_NOTE, 0, start)):
+        styles[before[1][1]].append(f"counter-reset:footnote {count}")
+
+    def tag(at: int) -> str:
+        text = html[at:html.index(">", at) + 1]
+        extra = ""
+        if at in styles:
+            if " style=" in text:
+                raise _Unsure("an element with a style attribute around a stretch")
+            extra += ' style="' + ";".join(styles[at]) + '"'
+        if at in marks:
+            extra += f' {_MARK}="{marks[at]}"'
+        return text[:-1].rstrip("/").rstrip() + extra + ">"
+
+    head = html[:before[0][1]] + tag(before[0][1]) + \
+        html[html.index(">", before[0][1]) + 1:before[1][1]]
+    out = [head, *(tag(at) for _, at in before[1:])]
+    pos = start
+    for at in sorted(a for a in (*styles, *marks) if start <= a < stop):
+        out += [html[pos:at], tag(at)]
+        pos = html.index(">", at) + 1
+    out.append(html[pos:stop])
+    out += [f"</{name}>" for name, _ in reversed(still)]
+    return "".join(out) + "\n", stop < end
+
+
+def _tags(html: str, start: int, stop: int) -> Iterator[tuple[re.Match[str], str]]:
+    """(match, lower-case name) of each start or end tag in html[start:stop], skipping
+    comments and the text of script and style elements."""
+    pos = start
+    while (m := _TAG.search(html, pos, stop)) is not None:
+        pos = m.end()
+        if m.group(2) is None:
+            continue
+        name = m.group(2).lower()
+        yield m, name
+        if name in _RAW and not m.group(1):
+            pos = html.find(f"</{name}", pos)
+            if pos < 0:
+                raise _Unsure(f"unclosed <{name}>")
+
+
+def _open_elements(html: str, start: int, stop: int,
+                   stack: Iterable[tuple[str, int]] = ()) -> list[tuple[str, int]]:
+    """(name, where its opening tag is) of the elements open at `stop`, given those
+    open at `start`."""
+    open_ = list(stack)
+    for m, name in _tags(html, start, stop):
+        if m.group(1):
+            if not open_ or open_[-1][0] != name:
+                raise _Unsure(f"</{name}> closes no open <{name}>")
+            open_.pop()
+        elif name not in _VOID and not m.group(4):
+            open_.append((name, m.start()))
+    return open_
+
+
+def _element_end(html: str, at: int) -> int:
+    """Just after the end of the element that opens at `at`."""
+    depth = 0
+    for m, name in _tags(html, at, len(html)):
+        if m.group(1):
+            depth -= 1
+        elif name not in _VOID and not m.group(4):
+            depth += 1
+        if depth == 0:
+            return m.end()
+    raise _Unsure("an element is not closed")
+
+
+def _next_opening(html: str, at: int) -> int | None:
+    """Where the next element opens after `at`."""
+    for m, _ in _tags(html, at, len(html)):
+        if not m.group(1):
+            return m.start()
+    return None
+
+
+# -- splitting --------------------------------------------------------------------------------
 
 def split_tables(html: str, breaks: dict[str, list[int]]) -> str:
     """The HTML with each table part in `breaks` split at those body rows."""

@@ -1,0 +1,321 @@
+"""Continued captions (bulletin/paginate.py): the shortcut through the rounds gives what
+laying out the whole document every round gives, with two whole layouts.
+
+`_every_round_reference` below is the plain loop written out again (lay out, split the
+tables where a body row starts a page, lay out again; three rounds at most): every test
+compares `paginate.render` with it. Layouts are real WeasyPrint layouts with the
+bulletin's print stylesheet; the small documents are measured first (where a long table
+breaks) so that they need the second round whatever the fonts' exact sizes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from bulletin import paginate
+from bulletin.tables import Table
+
+weasyprint = pytest.importorskip("weasyprint")
+
+
+def _layout(html: str) -> Any:
+    from bulletin.render import TEMPLATES_DIR
+
+    return weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR) + "/").render(
+        presentational_hints=True)
+
+
+class Layouts:
+    """The layout function, remembering what it laid out (and each result, so that the
+    reference loop does not lay out the same HTML again)."""
+
+    def __init__(self) -> None:
+        self.done: dict[str, Any] = {}
+        self.calls: list[str] = []
+
+    def __call__(self, html: str) -> Any:
+        self.calls.append(html)
+        if html not in self.done:
+            self.done[html] = _layout(html)
+        return self.done[html]
+
+    def whole(self, original: str) -> list[str]:
+        """The calls that laid out a whole document (a stretch leaves out what comes
+        before `<main>`)."""
+        front = original[:original.index("<main")]
+        return [h for h in self.calls if h.startswith(front)]
+
+
+def _every_round_reference(layout: Callable[[str], Any], html: str) -> tuple[str, int]:
+    """The HTML the plain loop ends with, and how many layouts it took."""
+    doc, layouts = layout(html), 1
+    for _ in range(3):
+        breaks = paginate.table_breaks(doc)
+        if not breaks:
+            break
+        html = paginate.split_tables(html, breaks)
+        doc, layouts = layout(html), layouts + 1
+    return html, layouts
+
+
+# -- small documents in the bulletin's shape ---------------------------------------------
+
+def _doc(*chapters: str, main: bool = True) -> str:
+    body = "\n".join(chapters)
+    if main:
+        body = f'<main id="main">\n{body}\n</main>'
+    return ('<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
+            '<title>Test</title>\n<link rel="stylesheet" href="print.css">\n</head>\n'
+            '<body class="bulletin print">\n<a class="skip-link" href="#main">Skip</a>\n'
+            f"{body}\n</body>\n</html>\n")
+
+
+def _chapter(name: str, *blocks: str) -> str:
+    return (f'<section class="section section-{name}" id="section-{name}">\n'
+            f'<h2 id="{name}">{name.title()}</h2>\n' + "\n".join(blocks) + "\n</section>")
+
+
+def _para(lines: int) -> str:
+    return "<p>" + " ".join(["Words that fill a paragraph out to a chosen length."] *
+                            (2 * lines)) + "</p>"
+
+
+def _table(number: str, rows: int, per_group: int = 1) -> str:
+    body = tuple((f"Group {i // per_group}", f"Level {i}", f"{i}.0", "0.1")
+                 for i in range(rows))
+    return Table(f"table{number}", number, f"Test table {number}",
+                 (("Variable", "Category", "B", "SE"),), body, notes=("A note.",),
+                 row_header_cols=2).to_html()
+
+
+def _first_break(html: str, key: str, n: int = 0) -> int:
+    return paginate.table_breaks(_layout(html))[key][n]
+
+
+def _runs_over() -> str:
+    """A table whose second page is full: its "(continued)" caption pushes rows on."""
+    second = _first_break(_doc(_chapter("one", _para(6), _table("1", 90))),
+                          "table1-caption", 1)
+    return _doc(_chapter("one", _para(6), _table("1", second - 1)),
+                _chapter("two", _para(3)))
+
+
+def _pushes_down() -> str:
+    """A table just short of the foot of the page that a split table runs onto: the
+    caption there pushes it over."""
+    first = _first_break(_doc(_chapter("one", _para(6), _table("1", 60))),
+                         "table1-caption")
+    rows = first + 3
+    fits = _first_break(_doc(_chapter("one", _para(6), _table("1", rows),
+                                      _table("2", 60))), "table2-caption")
+    return _doc(_chapter("one", _para(6), _table("1", rows), _table("2", fits - 2)),
+                _chapter("two", _para(3)))
+
+
+@pytest.mark.parametrize(("make", "second"), [(_runs_over, "table1-caption-1"),
+                                               (_pushes_down, "table2-caption")])
+def test_a_second_round_takes_two_whole_layouts_and_ends_as_the_plain_loop(
+        make: Callable[[], str], second: str) -> None:
+    html = make()
+    layouts = Layouts()
+    expected, plain = _every_round_reference(layouts, html)
+    # the document needs a second round, splitting `second` (see its builder): the part
+    # that runs over, or the table the first layout did not split
+    assert plain == 3
+    assert second not in paginate.table_breaks(layouts.done[html])
+    assert f'data-part="{second}-1"' in expected
+    layouts.calls.clear()
+    doc = paginate.render(layouts, html)
+    whole = layouts.whole(html)
+    assert whole[-1] == expected
+    assert doc is layouts.done[expected]
+    assert len(whole) == 2
+    assert 1 <= len(layouts.calls) - 2 <= 2  # the stretch the caption moves, alone
+
+
+def test_outside_the_bulletins_page_structure_every_round_is_laid_out_whole() -> None:
+    html = _runs_over().replace('<main id="main">\n', "").replace("\n</main>", "")
+    layouts = Layouts()
+    expected, plain = _every_round_reference(layouts, html)
+    layouts.calls.clear()
+    paginate.render(layouts, html)
+    assert layouts.calls[-1] == expected
+    assert len(layouts.calls) == plain == 3
+    assert all(h.startswith(html[:html.index("<section")]) for h in layouts.calls)
+
+
+# -- a stretch as a document of its own ----------------------------------------------------
+
+def _split_doc() -> str:
+    note = '<span class="footnote">A note.</span>'
+    html = _doc(_chapter("one", f"<p>Text{note}.</p>", _table("1", 40),
+                         f"<p>After{note}.</p>", "<p>Then.</p>"),
+                _chapter("two", _para(2)))
+    return paginate.split_tables(html, {"table1-caption": [20]})
+
+
+def test_a_stretch_keeps_its_ancestors_without_their_top_edges() -> None:
+    html = _split_doc()
+    start = html.index('<table class="data-table continued">')
+    part, short = paginate._stretch_html(html, start)
+    front, rest = part.split("<main", 1)
+    edges = "margin-top:0;padding-top:0;border-top-width:0;" \
+        "margin-bottom:0;padding-bottom:0;border-bottom-width:0"
+    assert front.startswith("<!DOCTYPE html>\n")
+    assert f'<html lang="en-GB" style="{edges}">' in front
+    assert '<link rel="stylesheet" href="print.css">' in front
+    # footnotes go on being numbered from the one before the stretch
+    assert front.endswith(f'<body class="bulletin print" style="{edges};'
+                          'counter-reset:footnote 1">')
+    assert "skip-link" not in front
+    opened = re.findall(r"<(main|section|div)\b([^>]*)>",
+                        "<main" + rest.split("<table", 1)[0])
+    assert [name for name, _ in opened] == ["main", "section", "div", "div"]
+    assert all('style="margin-top:0;padding-top:0;border-top-width:0' in attrs
+               for _, attrs in opened)
+    assert 'class="section section-one"' in opened[1][1]
+    # the continued part, then the last table's wrapper and the paragraph after it; the
+    # rest of the chapter is left out
+    assert "Table 1 (continued)" in part and "Table 1:" not in part
+    assert ">After<" in part and ">Then.<" not in part and "section-two" not in part
+    assert short
+    assert part.count('data-stretch-end="before"') == part.count(
+        'data-stretch-end="after"') == 1
+    assert re.sub(r"\s+", "", part).endswith("</p></section></main></body></html>")
+
+
+def test_a_stretch_ends_at_the_next_forced_break() -> None:
+    html = paginate.split_tables(_doc(_chapter("one", _table("1", 60), _table("2", 30))),
+                                 {"table1-caption": [20, 40]})
+    first, second = (m.start() for m in re.finditer('<table class="data-table continued">',
+                                                    html))
+    part, short = paginate._stretch_html(html, first)
+    assert not short and "data-stretch-end" not in part
+    assert part.count("<table") == 1 and "Test table 2" not in part
+    assert re.sub(r"\s+", "", part).endswith(
+        "</table></div></div></section></main></body></html>")
+    # a table's wrappers left open lose their bottom edges, as before a break
+    assert re.search(r'<div class="table-wrap" id="table1" style="[^"]*margin-bottom:0', part)
+    assert paginate._stretch_start(html, second) == second
+    assert paginate._stretch_start(html, html.index("table2")) == second
+    assert paginate._stretch_end(html, first) == second
+
+
+# -- the shipped editions ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, str]:
+    """The print HTML of each shipped edition, as `bulletin build` renders it."""
+    from bulletin.build import figures_of, gather
+    from bulletin.config import load_edition, load_previous
+    from bulletin.render import render_bulletin
+
+    registries: dict[str, Any] = {}
+
+    def registry(edition: Any) -> Any:
+        if edition.id not in registries:
+            registries[edition.id] = gather(edition, quiet=True)
+        return registries[edition.id]
+
+    out = {}
+    for name in ("2018-19", "2019-20"):
+        edition = load_edition(name)
+        last = load_previous(edition)
+        reg = registry(edition)
+        out[name] = render_bulletin(reg, figures_of(reg, edition), edition,
+                                    registry(last) if last else None).html_print
+    return out
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(scope="module")
+def paginated(shipped: dict[str, str]) -> dict[str, tuple[Layouts, Any, list[str]]]:
+    """Each shipped edition paginated: the layouts made, the document, and what
+    WeasyPrint logged meanwhile."""
+    out = {}
+    for name, html in shipped.items():
+        layouts, log = Layouts(), _Records()
+        logging.getLogger("weasyprint").addHandler(log)
+        try:
+            doc = paginate.render(layouts, html)
+        finally:
+            logging.getLogger("weasyprint").removeHandler(log)
+        out[name] = layouts, doc, [r.getMessage() for r in log.records]
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["2018-19", "2019-20"])
+def test_a_shipped_edition_takes_two_whole_layouts(shipped: dict[str, str], paginated,
+                                                   name: str) -> None:
+    html = shipped[name]
+    layouts, doc, logged = paginated[name]
+    whole = layouts.whole(html)
+    assert len(whole) == 2
+    assert not logged  # the build would show it
+    stretches = [layouts.done[h] for h in layouts.calls if h not in whole]
+    assert sum(len(s.pages) for s in stretches) * 4 <= len(doc.pages)
+    expected, _ = _every_round_reference(layouts, html)
+    assert whole[-1] == expected
+    assert not paginate.table_breaks(doc)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["2018-19", "2019-20"])
+def test_each_stretch_laid_out_alone_is_laid_out_as_in_the_whole(shipped: dict[str, str],
+                                                                 paginated, name: str,
+                                                                 ) -> None:
+    """What the shortcut rests on: from a forced page break on, a stretch of the final
+    HTML lays out alone line for line and row for row as in the whole document."""
+    layouts, doc, _ = paginated[name]
+    html = layouts.whole(shipped[name])[-1]
+    whole = [_leaves(page) for page in doc.pages]
+    starts = sorted({m.start() for m in re.finditer('<table class="data-table continued">',
+                                                    html)} |
+                    {paginate._stretch_start(html, m.start())
+                     for m in re.finditer("<table", html)})
+    assert len(starts) > 5
+    rows = 0
+    for start in starts:
+        part, short = paginate._stretch_html(html, start)
+        pages = [_leaves(page) for page in _layout(part).pages]
+        at = next(i for i, page in enumerate(whole) if page[:3] == pages[0][:3])
+        if short:  # its last page stops where it was cut: its table rows are all there
+            last = _rows(pages.pop())
+            assert last and last == _rows(whole[at + len(pages)])[:len(last)], start
+            rows += len(last)
+        assert whole[at:at + len(pages)] == pages, start
+        rows += sum(len(_rows(page)) for page in pages)
+    assert rows >= sum(len(_rows(page)) for page in whole) / 2
+
+
+def _rows(leaves: list[tuple[str, float, float, str]]) -> list[tuple[str, float, float, str]]:
+    return [leaf for leaf in leaves if leaf[0] == "TableRowBox"]
+
+
+def _leaves(page: Any) -> list[tuple[str, float, float, str]]:
+    """Each line and table row on a page: kind, top, height and its first words."""
+    out = []
+    stack = [page._page_box]
+    while stack:
+        box = stack.pop()
+        kind = type(box).__name__
+        if kind in ("LineBox", "TableRowBox"):
+            text = "".join(getattr(b, "text", "") for b in box.descendants())
+            out.append((kind, round(box.position_y, 6), round(box.height, 6), text[:30]))
+        elif kind != "MarginBox":
+            stack.extend(reversed(getattr(box, "children", ())))
+    return out
