@@ -52,9 +52,15 @@ def _binary(values: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index)
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """Categories stay categories (a byte a cell: the loader's form for coded answers);
+    anything else becomes text. Encoding reads the same values from either."""
+    return values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("str")
+
+
 def _yes_no(values: pd.Series) -> pd.Series:
     """An interview answer as a two-level category; "not applicable" is missing."""
-    return values.where(values.isin([YES, NO])).astype("str")
+    return _as_text(values.where(values.isin([YES, NO])))
 
 
 def is_continuous(frame: pd.DataFrame, variable: str) -> bool:
@@ -76,7 +82,7 @@ def model_frame(cases: pd.DataFrame, settings: AnalysisSettings, judgement: str,
         elif pd.api.types.is_numeric_dtype(column.dtype):
             data[v] = pd.to_numeric(column, errors="coerce").astype(float)
         else:
-            data[v] = column.astype("str")
+            data[v] = _as_text(column)
     return pd.DataFrame(data, index=cases.index)
 
 
