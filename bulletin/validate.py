@@ -699,6 +699,19 @@ def _providers(table: RawTable, where: dict[str, int],
 
 # --- output ---------------------------------------------------------------------------
 
+def _categorical(col: schema.Column, labels: list[str], codes: np.ndarray,
+                 missing: np.ndarray) -> pd.Categorical:
+    """The column as a pandas category whose categories do not depend on the file: the
+    schema's codes in the schema's order (months in time order), whatever occurs."""
+    allowed = [str(a) for a in col.allowed]
+    known = set(allowed)
+    categories = allowed + sorted(label for label in labels if label not in known)
+    position = {c: i for i, c in enumerate(categories)}
+    remap = np.array([position[label] for label in labels] + [-1], dtype=np.int64)
+    return pd.Categorical.from_codes(np.where(missing, -1, remap[np.where(missing, 0, codes)]),
+                                     categories=pd.Index(categories, dtype="str"))
+
+
 def _frame(cols: tuple[schema.Column, ...], parsed: dict[str, Parsed]) -> pd.DataFrame:
     """Whole numbers as nullable integers; coded answers and months as categories; ids
     and names as pandas' string type. One column at a time, so that only one column of
@@ -722,8 +735,7 @@ def _frame(cols: tuple[schema.Column, ...], parsed: dict[str, Parsed]) -> pd.Dat
             continue
         labels = [str(v) for v in column.values.tolist()]
         if col.kind in ("category", "month") and len(set(labels)) == len(labels):
-            data[col.name] = pd.Categorical.from_codes(
-                np.where(missing, -1, column.codes), categories=pd.Index(labels, dtype="str"))
+            data[col.name] = _categorical(col, labels, column.codes, missing)
         else:  # decoded by pyarrow from the codes: no Python string per row
             codes = pa.array(column.codes, mask=missing)
             data[col.name] = pd.array(pa.DictionaryArray.from_arrays(
