@@ -34,6 +34,8 @@ takes every round in full.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -359,20 +361,38 @@ def _table_at(html: str, key: str) -> int:
 
 def _stretch_start(html: str, at: int) -> int:
     """The forced page break at or before `at`: a later part or a chapter."""
-    starts = [html.rfind(_CONTINUED, 0, at + len(_CONTINUED)),
-              *(m.start() for m in _CHAPTER.finditer(html, 0, at + 1))]
-    start = max(starts)
-    if start < 0:
-        raise _Unsure("a table before the first chapter")
-    return start
+    breaks = _forced_breaks(html)
+    n = bisect.bisect_right(breaks, at) - 1
+    if n < 0 or at >= breaks[-1]:
+        raise _Unsure("a table outside the chapters of <main>")
+    return breaks[n]
 
 
 def _stretch_end(html: str, start: int) -> int:
     """The next forced page break after `start` (or the end of `<main>`)."""
-    ends = [html.find(_CONTINUED, start + 1), html.find("</main>", start)]
-    if (m := _CHAPTER.search(html, start + 1)) is not None:
-        ends.append(m.start())
-    return min(end for end in ends if end >= 0)
+    breaks = _forced_breaks(html)
+    return breaks[min(bisect.bisect_right(breaks, start), len(breaks) - 1)]
+
+
+@functools.lru_cache(maxsize=4)
+def _forced_breaks(html: str) -> tuple[int, ...]:
+    """Where print.css starts a page in `<main>`: at a later part of a table, and at a
+    chapter (a section of `<main>` that opens with an `<h2>`); then the end of `<main>`."""
+    out, stack, main_end = [], [], None
+    for m, name in _tags(html, 0, len(html)):
+        if m.group(1):
+            if stack and stack[-1] == name:
+                stack.pop()
+            if name == "main" and not stack.count("main"):
+                main_end = m.start()
+        elif name not in _VOID and not m.group(4):
+            if (html.startswith(_CONTINUED, m.start()) and "main" in stack) or \
+                    (stack[-1:] == ["main"] and _CHAPTER.match(html, m.start())):
+                out.append(m.start())
+            stack.append(name)
+    if main_end is None or not out:
+        raise _Unsure("no chapters in <main>")
+    return (*out, main_end)
 
 
 def _stretch_html(html: str, start: int) -> tuple[str, bool]:

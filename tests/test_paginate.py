@@ -22,6 +22,8 @@ from bulletin.tables import Table
 
 weasyprint = pytest.importorskip("weasyprint")
 
+_CONTINUED = '<table class="data-table continued">'
+
 
 def _layout(html: str) -> Any:
     from bulletin.render import TEMPLATES_DIR
@@ -161,7 +163,7 @@ def _split_doc() -> str:
 
 def test_a_stretch_keeps_its_ancestors_without_their_top_edges() -> None:
     html = _split_doc()
-    start = html.index('<table class="data-table continued">')
+    start = html.index(_CONTINUED)
     part, short = paginate._stretch_html(html, start)
     front, rest = part.split("<main", 1)
     edges = "margin-top:0;padding-top:0;border-top-width:0;" \
@@ -192,8 +194,7 @@ def test_a_stretch_keeps_its_ancestors_without_their_top_edges() -> None:
 def test_a_stretch_ends_at_the_next_forced_break() -> None:
     html = paginate.split_tables(_doc(_chapter("one", _table("1", 60), _table("2", 30))),
                                  {"table1-caption": [20, 40]})
-    first, second = (m.start() for m in re.finditer('<table class="data-table continued">',
-                                                    html))
+    first, second = (m.start() for m in re.finditer(_CONTINUED, html))
     part, short = paginate._stretch_html(html, first)
     assert not short and "data-stretch-end" not in part
     assert part.count("<table") == 1 and "Test table 2" not in part
@@ -204,6 +205,18 @@ def test_a_stretch_ends_at_the_next_forced_break() -> None:
     assert paginate._stretch_start(html, second) == second
     assert paginate._stretch_start(html, html.index("table2")) == second
     assert paginate._stretch_end(html, first) == second
+
+
+def test_only_chapters_of_main_and_later_parts_start_a_page() -> None:
+    inner = '<section class="inner">\n<h2 id="x">Not a chapter</h2>\n<p>Text.</p>\n</section>'
+    html = paginate.split_tables(
+        _doc(_chapter("one", inner, _table("1", 30)), _chapter("two", _para(1))),
+        {"table1-caption": [15]})
+    starts = [html[at:at + 36] for at in paginate._forced_breaks(html)]
+    assert starts == ['<section class="section section-one"', _CONTINUED,
+                      '<section class="section section-two"', "</main>\n</body>\n</html>\n"]
+    with pytest.raises(paginate._Unsure):
+        paginate._forced_breaks(html.replace("<main", "<div").replace("</main>", "</div>"))
 
 
 # -- the shipped editions ------------------------------------------------------------------
@@ -283,8 +296,7 @@ def test_each_stretch_laid_out_alone_is_laid_out_as_in_the_whole(shipped: dict[s
     layouts, doc, _ = paginated[name]
     html = layouts.whole(shipped[name])[-1]
     whole = [_leaves(page) for page in doc.pages]
-    starts = sorted({m.start() for m in re.finditer('<table class="data-table continued">',
-                                                    html)} |
+    starts = sorted({m.start() for m in re.finditer(_CONTINUED, html)} |
                     {paginate._stretch_start(html, m.start())
                      for m in re.finditer("<table", html)})
     assert len(starts) > 5
