@@ -17,7 +17,12 @@ import pandas as pd
 
 from bulletin.analysis.derive import levels
 from bulletin.analysis.logit import Design, encode
-from bulletin.analysis.stepwise import StepwiseResult, forward_stepwise, select
+from bulletin.analysis.stepwise import (
+    StepwiseResult,
+    forward_stepwise,
+    select,
+    selected_variables,
+)
 from bulletin.config import AnalysisSettings
 from bulletin.schema import NO, YES
 
@@ -145,8 +150,7 @@ class ModelInputs:
     def select_rows(self, rows: np.ndarray) -> tuple[str, ...]:
         """The selection on the sample's cases at positions `rows` (a resample): the same
         as `select(frame.iloc[rows])`, from the encoded design."""
-        result = select(self.design.take(rows), self.pin, self.pout, self.removal)
-        return tuple(result.selected)
+        return selected_variables(self.design.take(rows), self.pin, self.pout, self.removal)
 
 
 def model_inputs(cases: pd.DataFrame, settings: AnalysisSettings) -> tuple[ModelInputs, ...]:

@@ -46,7 +46,7 @@ from bulletin.distributions import chi2_sf
 from bulletin.errors import BulletinError
 
 __all__ = ["ScoreTest", "Step", "StepwiseResult", "fit_logit", "forward_stepwise",
-           "score_tests", "select"]
+           "score_tests", "select", "selected_variables"]
 
 REMOVAL_TESTS = ("lr", "wald", "conditional")
 
@@ -354,8 +354,22 @@ def _check_rules(pin: float, pout: float, removal: str) -> None:
 
 def select(design: Design, pin: float = 0.05, pout: float = 0.10, removal: str = "lr",
            ) -> StepwiseResult:
-    """`forward_stepwise` on a sample already encoded (every candidate in `design`):
-    the bootstrap reruns selection on resampled designs (`Design.take`)."""
+    """`forward_stepwise` on a sample already encoded (every candidate in `design`)."""
+    selector, state, steps, stop = _path(design, pin, pout, removal)
+    return _result(design, selector, state, steps, stop)
+
+
+def selected_variables(design: Design, pin: float = 0.05, pout: float = 0.10,
+                       removal: str = "lr") -> tuple[str, ...]:
+    """Only the variables `select` would select, in entry order: the bootstrap reruns
+    selection hundreds of times on resampled designs (`Design.take`) and needs no more,
+    so the final model's report and score tests are not made."""
+    return tuple(_path(design, pin, pout, removal)[1].variables)
+
+
+def _path(design: Design, pin: float, pout: float, removal: str,
+          ) -> tuple[_Selector, _State, list[Step], str]:
+    """The selection: entries and removals until a stopping rule holds."""
     _check_rules(pin, pout, removal)
     selector = _Selector(design, removal)
     state = _State([], selector.fit([], None))
@@ -402,6 +416,12 @@ def select(design: Design, pin: float = 0.05, pout: float = 0.10, removal: str =
                 stop = (f"removing {v} brought back a model already fitted, "
                         f"{model_name(rest)}")
                 break
+    return selector, state, steps, stop
+
+
+def _result(design: Design, selector: _Selector, state: _State, steps: list[Step],
+            stop: str) -> StepwiseResult:
+    """The final model reported, with the score tests of the variables left out."""
     outside = [v for v in design.variables if v not in state.variables]
     final = score_tests(design, state.variables, state.fit, outside)
     for t in final:
