@@ -76,8 +76,8 @@ def render(layout: Callable[[str], Any], html: str) -> Any:
         html, changed_in = _plan(layout, html, doc, breaks)
     except _Unsure:
         return _every_round(layout, html, doc)
-    # Let the first layout go before the next: kept, it makes that one ~15% slower (the
-    # garbage collector walks it over and over).
+    # Let the first layout go before the next: kept alive, the cycle collector walks it
+    # over and over during that one (15% slower with Python's default thresholds).
     del doc
     doc = layout(html)
     # The check: a stretch taken to break nowhere that does is split now, in the round
