@@ -8,7 +8,9 @@ order in which a model's rows are printed; the selection itself lives in `stepwi
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -17,6 +19,7 @@ import pandas as pd
 
 from bulletin.analysis.derive import levels
 from bulletin.analysis.logit import Design, encode
+from bulletin.analysis.parallel import cores
 from bulletin.analysis.stepwise import (
     StepwiseResult,
     forward_stepwise,
@@ -175,12 +178,43 @@ def model_inputs(cases: pd.DataFrame, settings: AnalysisSettings) -> tuple[Model
     return tuple(out)
 
 
+#: From this many cases in all the models' samples, the selections run in parallel
+#: processes: below it a selection takes a fraction of a second and a process costs more.
+PARALLEL_FROM = 20_000
+
+_INPUTS: tuple[ModelInputs, ...] = ()
+
+
+def _keep(inputs: tuple[ModelInputs, ...]) -> None:
+    """Process initialiser: the samples are inherited by the worker, not sent to it."""
+    global _INPUTS
+    _INPUTS = inputs
+
+
+def _select_one(k: int) -> StepwiseResult:
+    i = _INPUTS[k]
+    return select(i.design, i.pin, i.pout, i.removal)
+
+
 def fit_models(cases: pd.DataFrame, settings: AnalysisSettings,
-               inputs: Sequence[ModelInputs] | None = None) -> tuple[ModelResult, ...]:
+               inputs: Sequence[ModelInputs] | None = None, workers: int | None = None,
+               ) -> tuple[ModelResult, ...]:
     """One stepwise model per judgement, on the interviewed cases given (or on `inputs`,
-    already prepared from them by `model_inputs`)."""
-    out = []
-    for i in model_inputs(cases, settings) if inputs is None else inputs:
-        result = select(i.design, i.pin, i.pout, i.removal)
-        out.append(ModelResult(i.judgement, result, table_rows(result, settings)))
-    return tuple(out)
+    already prepared from them by `model_inputs`).
+
+    On large samples the selections run side by side, one process each up to `workers`
+    (default: one per core); they are independent and give the same result anywhere.
+    """
+    inputs = tuple(model_inputs(cases, settings) if inputs is None else inputs)
+    workers = min(cores() if workers is None else max(1, workers), len(inputs))
+    if workers > 1 and sum(i.n for i in inputs) >= PARALLEL_FROM:
+        for i in inputs:
+            i.design  # noqa: B018  (encoded here once, inherited by the processes)
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_keep,
+                                 initargs=(inputs,)) as pool:
+            results = list(pool.map(_select_one, range(len(inputs))))
+    else:
+        results = [select(i.design, i.pin, i.pout, i.removal) for i in inputs]
+    return tuple(ModelResult(i.judgement, r, table_rows(r, settings))
+                 for i, r in zip(inputs, results, strict=True))

@@ -17,7 +17,6 @@ function of the data and the analysis settings.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bulletin.analysis.models import ModelInputs, model_inputs
+from bulletin.analysis.parallel import cores
 from bulletin.errors import BulletinError
 
 # ModelInputs and model_inputs live in `models`, beside the fits they prepare; they are
@@ -108,14 +108,6 @@ def _chunk(tasks: list[tuple[int, int]]) -> list[tuple[str, ...] | None]:
     assert _JOB is not None, "worker process not initialised"
     inputs, seed = _JOB
     return [_one(inputs, seed, k, i) for k, i in tasks]
-
-
-def cores() -> int:
-    """Processors this process may run on (a container's share, not the host's)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def selection_stability(inputs: Sequence[ModelInputs], published: Mapping[str, Sequence[str]],

@@ -1,0 +1,51 @@
+"""The published selections run in parallel processes on large samples: the models must
+be the very ones a serial run gives."""
+
+from __future__ import annotations
+
+import pytest
+
+from bulletin.analysis import descriptive as d
+from bulletin.analysis import models
+from bulletin.analysis.derive import derive
+from bulletin.config import load_edition
+from bulletin.schema import YES
+from bulletin.validate import load_valid
+
+EDITION = load_edition("2018-19")
+S = EDITION.analysis
+
+
+def test_models_fitted_in_parallel_processes_are_the_serial_ones(monkeypatch) -> None:
+    data = derive(load_valid(EDITION.data_file, S), S)
+    iv = data[d.is_level(data["ro_interviewed"], YES)]
+    inputs = models.model_inputs(iv, S)
+    serial = models.fit_models(iv, S, inputs, workers=1)
+    monkeypatch.setattr(models, "PARALLEL_FROM", 0)  # the demo sample is small
+    started = []
+    real = models.ProcessPoolExecutor
+
+    def counting(*args, **kwargs):
+        started.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(models, "ProcessPoolExecutor", counting)
+    parallel = models.fit_models(iv, S, inputs, workers=2)
+    assert started, "the parallel path did not run"
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.judgement == b.judgement and a.rows == b.rows
+        assert a.result.to_frame().equals(b.result.to_frame())
+        assert a.result.steps == b.result.steps and a.result.notes == b.result.notes
+        assert a.result.minus2ll == b.result.minus2ll
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_small_samples_are_fitted_here(monkeypatch, workers) -> None:
+    """Below PARALLEL_FROM cases a process costs more than the fit: none is started."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a process pool was started for a small sample")
+
+    monkeypatch.setattr(models, "ProcessPoolExecutor", refuse)
+    data = derive(load_valid(EDITION.data_file, S), S)
+    iv = data[d.is_level(data["ro_interviewed"], YES)]
+    assert len(models.fit_models(iv, S, workers=workers)) == len(S.judgement_keys)
