@@ -278,3 +278,19 @@ def test_a_resample_without_the_reference_level_is_refused_as_encode_refuses_it(
     with pytest.raises(BulletinError, match="reference level 'ref' of 'group'"):
         toy.design.take(rows)
     assert toy.select_rows(np.arange(toy.n)) == toy.select()
+
+
+def test_a_sample_encodes_the_same_from_categories_as_from_text(demo) -> None:
+    """encode reads a pandas category from its codes; the design must be the one the
+    same values give as text."""
+    from bulletin.analysis.logit import encode
+
+    for inp in demo[2]:
+        categorical = [c for c in inp.frame.columns
+                       if isinstance(inp.frame[c].dtype, pd.CategoricalDtype)]
+        assert categorical, "the model samples keep their categories"
+        as_text = inp.frame.astype(dict.fromkeys(categorical, "str"))
+        _same_design(encode(inp.frame, inp.judgement, inp.candidates, inp.reference,
+                            inp.levels),
+                     encode(as_text, inp.judgement, inp.candidates, inp.reference,
+                            inp.levels))

@@ -23,7 +23,7 @@ lie").
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -142,6 +142,21 @@ def _is_missing(column: pd.Series) -> np.ndarray:
     return column.isna().to_numpy(dtype=bool)
 
 
+def _levels_of(column: pd.Series) -> tuple[set[str], Callable[[str], np.ndarray]]:
+    """The levels occurring in a categorical column (as text), and a function giving a
+    level's 0/1 indicator. A pandas category is read from its codes: turning a large
+    column of categories into text first took most of the time of encoding it."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = [str(c) for c in column.cat.categories]
+        if len(set(names)) == len(names):
+            codes = column.cat.codes.to_numpy()
+            at = {name: i for i, name in enumerate(names)}
+            observed = {names[i] for i in np.unique(codes[codes >= 0])}
+            return observed, lambda level: (codes == at[level]).astype(float)
+    values = column.astype(str)
+    return set(values.unique()), lambda level: values.eq(level).to_numpy(dtype=float)
+
+
 def encode(frame: pd.DataFrame, outcome: str, variables: Sequence[str],
            reference: Mapping[str, str], levels: Mapping[str, Sequence[str]] | None = None,
            ) -> Design:
@@ -191,8 +206,7 @@ def encode(frame: pd.DataFrame, outcome: str, variables: Sequence[str],
             references.append(None)
             blocks.append((start,))
             continue
-        values = column.astype(str)
-        observed = set(values.unique())
+        observed, indicator = _levels_of(column)
         if v in levels:
             declared = [str(level) for level in levels[v]]
             unknown = sorted(observed - set(declared))
@@ -209,7 +223,7 @@ def encode(frame: pd.DataFrame, outcome: str, variables: Sequence[str],
                                 f"(levels found: {order})")
         for level in order:
             if level != ref:
-                coded.append(values.eq(level).to_numpy(dtype=float))
+                coded.append(indicator(level))
                 labels.append((v, level))
         references.append(ref)
         blocks.append(tuple(range(start, len(coded))))
