@@ -74,3 +74,18 @@ def test_worker_faults_are_plain_errors() -> None:
         with pytest.raises(BulletinError) as info:
             worker.result()
     assert "/etc/passwd" in str(info.value)
+
+
+def test_a_large_file_is_told_what_the_stability_check_costs(monkeypatch, capsys) -> None:
+    """From LARGE cases the build says, before analysing, that the bootstrap will take
+    minutes and which setting shortens it; on a year's cases it says nothing."""
+    from bulletin import build
+    from bulletin.config import load_edition
+
+    edition = load_edition("2018-19")
+    build.gather(edition)
+    assert "stability check" not in capsys.readouterr().err
+    monkeypatch.setattr(build, "LARGE", 100)
+    build.gather(edition)
+    err = capsys.readouterr().err
+    assert "selection stability check" in err and "analysis.stability_resamples" in err
