@@ -60,6 +60,9 @@ def exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
+_HELD: set[str] = set()  # lock files this process holds: taking one again is a no-op
+
+
 @contextmanager
 def exclusive(lock_file: Path, what: str) -> Iterator[None]:
     """Holds an exclusive lock on `lock_file` (created if need be) for the block, or
@@ -69,6 +72,10 @@ def exclusive(lock_file: Path, what: str) -> Iterator[None]:
     exits, even when killed; the file itself stays, holding the last holder's process id
     for the message. Raises OSError if the lock file cannot be made.
     """
+    key = os.path.realpath(lock_file)
+    if key in _HELD:  # this process holds it already (a build locks before it publishes)
+        yield
+        return
     try:
         import fcntl
     except ImportError:  # no flock on this system: run unlocked
@@ -85,6 +92,10 @@ def exclusive(lock_file: Path, what: str) -> Iterator[None]:
                 f"{lock_file}); wait for it to finish, then run again") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-        yield
+        _HELD.add(key)
+        try:
+            yield
+        finally:
+            _HELD.discard(key)
     finally:
         os.close(fd)

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -149,13 +149,14 @@ def default_out(edition: Edition) -> Path:
 def analyse_command(edition_arg: str | None, data: Path | None, out: Path | None,
                     use_cache: bool = True) -> int:
     from bulletin.manifest import inputs_of
-    from bulletin.publish import write_numbers
+    from bulletin.publish import output_lock, write_numbers
 
     edition = load_edition(edition_arg or DEFAULT_EDITION)
     print(f"analysing edition {edition.id}", file=sys.stderr)
-    registry = gather(edition, data, cache=AnalysisCache(enabled=use_cache))
     target = out or default_out(edition)
-    write_numbers(registry, target, inputs_of(edition, data))
+    with output_lock(target):  # a second run on the same folder stops before analysing
+        registry = gather(edition, data, cache=AnalysisCache(enabled=use_cache))
+        write_numbers(registry, target, inputs_of(edition, data))
     print(f"wrote {len(registry)} facts to {target}/numbers.csv and numbers.json")
     return 0
 
@@ -177,15 +178,19 @@ def build_command(edition_arg: str | None, data: Path | None, out: Path | None,
         _line("startup", age)
     worker = (timed("start pdf worker", pdfworker.PdfWorker)
               if "pdf" in formats and pdfworker.wanted() else None)
-    with _closing(worker):
+    with _closing(worker), ExitStack() as stack:
         imports("render", "bulletin.check", "bulletin.render", "bulletin.publish")
         from bulletin.check import run_check
         from bulletin.manifest import inputs_of
-        from bulletin.publish import publish
+        from bulletin.publish import output_lock, publish
         from bulletin.render import TEMPLATES_DIR, render_bulletin
 
         edition = timed("config", load_edition, edition_arg or DEFAULT_EDITION)
         print(f"building edition {edition.id}", file=sys.stderr)
+        target = out or default_out(edition)
+        # A second build writing the same folder stops here, before any work it could
+        # not publish; publishing finds the lock held by this process.
+        stack.enter_context(output_lock(target))
         templates = templates_dir or TEMPLATES_DIR
         cache = AnalysisCache(enabled=use_cache)
         timed("check", lambda: run_check(edition, templates, cache.stored_facts(edition, data)))
@@ -196,7 +201,6 @@ def build_command(edition_arg: str | None, data: Path | None, out: Path | None,
             print(f"  {'cache':<17} used stored {', '.join(cache.hits)}", file=sys.stderr)
         document = timed("render", lambda: render_bulletin(
             registry, figures, edition, previous, templates_dir=templates))
-        target = out or default_out(edition)
         pdf = None
         if worker is not None:
             worker.submit(document.html_print, TEMPLATES_DIR, document.published)

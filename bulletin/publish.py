@@ -118,6 +118,17 @@ def staged(out: Path, replaces: Sequence[str] = OUTPUTS) -> Iterator[Path]:
     folder at the same time, and leftovers of a killed run are tidied first.
     """
     out = Path(out)
+    with output_lock(out), _staging(out, replaces) as stage:
+        yield stage
+
+
+@contextmanager
+def output_lock(out: Path) -> Iterator[None]:
+    """The output folder's lock (a file beside it), held for the block: a second run
+    writing the same folder stops at once with a message. A build takes it before it
+    analyses, so that a second build stops before doing work it could not publish;
+    publishing in the same process then finds it held already."""
+    out = Path(out)
     with ExitStack() as stack:
         try:
             if out.exists() and not out.is_dir():
@@ -134,8 +145,7 @@ def staged(out: Path, replaces: Sequence[str] = OUTPUTS) -> Iterator[Path]:
             raise BulletinError(f"{out}: cannot write the output ({exc.strerror}: cannot "
                                 f"make the lock file {lock}); the previous output is "
                                 "unchanged") from None
-        with _staging(out, replaces) as stage:
-            yield stage
+        yield
 
 
 @contextmanager

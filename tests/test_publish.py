@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from bulletin.config import PROJECT_DIR
 from bulletin.errors import BulletinError
 from bulletin.facts import Registry, RegistryBuilder
 from bulletin.publish import publish, write_numbers
@@ -309,17 +313,64 @@ def test_the_swap_leaves_nothing_beside_the_output(tmp_path: Path, monkeypatch,
     assert (out / "numbers.csv").read_text() == _registry(yes=12).to_csv()
 
 
+_HOLDER = ("import fcntl, os, sys\n"
+           "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)\n"
+           "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+           "os.pwrite(fd, f'{os.getpid()}\\n'.encode(), 0)\n"
+           "print('held', flush=True)\n"
+           "sys.stdin.read()\n")
+
+
+@contextlib.contextmanager
+def _held_elsewhere(lock: Path) -> Iterator[int]:
+    """Another process holding the output's lock, as a second run would; yields its id."""
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(lock)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder.pid
+    finally:
+        holder.communicate("")
+
+
 def test_a_second_run_on_the_same_output_stops_with_a_message(tmp_path: Path) -> None:
-    import os
-
-    from bulletin.atomic import exclusive
-
     out, before = _first_build(tmp_path)
-    with exclusive(tmp_path / ".out.lock", str(out)), pytest.raises(BulletinError) as err:
+    with _held_elsewhere(tmp_path / ".out.lock") as pid, \
+            pytest.raises(BulletinError) as err:
         write_numbers(_registry(yes=12), out)
-    assert f"{out} is being written by another run (process {os.getpid()}" in str(err.value)
+    assert f"{out} is being written by another run (process {pid}" in str(err.value)
     assert _snapshot(out) == before
     write_numbers(_registry(yes=12), out)  # free again once the holder is done
+
+
+def test_the_lock_taken_again_in_the_same_process_is_held_until_the_outer_block_ends(
+        tmp_path: Path) -> None:
+    """A build takes its output's lock before analysing and publishes inside it."""
+    from bulletin.atomic import exclusive
+    from bulletin.publish import output_lock
+
+    out, _ = _first_build(tmp_path)
+    with output_lock(out):
+        write_numbers(_registry(yes=12), out)  # the same process: not refused
+        probe = subprocess.run([sys.executable, "-c", "import fcntl, os, sys\n"
+                                "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+                                "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n",
+                                str(tmp_path / ".out.lock")], capture_output=True)
+        assert probe.returncode != 0, "the lock was let go by the inner block"
+    with exclusive(tmp_path / ".out.lock", str(out)):  # free once the outer block ends
+        pass
+
+
+def test_a_build_on_a_locked_output_stops_before_analysing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with _held_elsewhere(tmp_path / ".out.lock") as pid:
+        run = subprocess.run([sys.executable, "-m", "bulletin", "build", "--no-cache",
+                              "--formats", "numbers", "--out", str(out)], cwd=PROJECT_DIR,
+                             capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr
+    assert f"is being written by another run (process {pid}" in run.stderr
+    assert "analyse" not in run.stderr and "load " not in run.stderr, run.stderr
+    assert not out.exists()
 
 
 def test_leftovers_of_a_killed_run_are_removed(tmp_path: Path, capsys) -> None:
