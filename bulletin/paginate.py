@@ -2,29 +2,41 @@
 
 WeasyPrint repeats a table's heading rows on each page it runs onto but not its caption,
 so a reader of page 21 meets a bare grid of numbers. CSS cannot add a caption to a
-table's later fragments, so the print HTML is laid out once, the body rows that start a
-new page are found, and each such table is split there into parts: the first keeps its
+table's later fragments, so the print HTML is laid out, the body rows that start a new
+page are found, and each such table is split there into parts: the first keeps its
 caption, each later part starts a new page with "Table N (continued)" as its caption and
 the same heading rows. A row group cut by the break repeats its label. The new captions
 take room, so a part can run over again and what follows it moves down: the splitting is
 repeated on the next layout, for up to three rounds.
 
 Laying out the whole bulletin is the slowest step of a build, and laying it out once per
-round made three layouts of a document that mostly did not change. Each later part
-starts with a forced page break, and forced breaks cut the document into stretches that
-WeasyPrint lays out each on its own: a stretch starts on a fresh page whatever came
-before it. A round changes only the stretches that hold a table it split; the others lay
-out as before, and so break nowhere. A changed stretch can only break differently where
-its new caption line does not fit in the room left at the foot of its first page, or
-where a first part now ends too near the foot of its page for its closing rule. Only
-those few stretches are laid out again, each alone as a small document (its ancestors'
-opening tags, stripped of the margins that a page break strips), which gives their breaks
-from WeasyPrint itself; every other changed stretch is taken to break nowhere. The last
-layout, of the whole document, checks that: a stretch that breaks after all is split
-there and laid out once more, as the old loop would have done in that round. So a wrong
-guess costs a layout, never a different PDF. Rounds are counted per stretch, which is
-what the old loop's global count comes to, limit included; the demonstration edition
-takes two whole layouts instead of three.
+round made three layouts of a document that mostly did not change. Each chapter and each
+later part starts with a forced page break, and forced breaks cut the document into
+stretches that WeasyPrint lays out each on its own: a stretch starts on a fresh page
+whatever came before it. Only a stretch that holds a table can need a split, so the
+first round lays out only those, up to what follows their last table, as one small
+document: each stretch with its ancestors' opening tags, stripped of the margins that a
+page break strips, and kept apart from the next by the forced break as in the bulletin
+(one document, since each carries a fixed cost). In the demonstration edition that is 12
+of 28 pages, but the dense ones: about three quarters of a whole layout's time. A round
+changes only the stretches that hold a table it split; the others lay out as before, and
+so break nowhere. A changed stretch can only break differently where its new caption
+line does not fit in the room left at the foot of its first page, or where a first part
+now ends too near the foot of its page for its closing rule. Only those few stretches
+are laid out again, together as one small document; every other changed stretch is taken
+to break nowhere. The one layout of the whole document then checks all of it: a stretch
+that breaks after all is split there and laid out once more, as the old loop would have
+done in that round. So a wrong guess costs a layout, never a different PDF. Rounds are
+counted per stretch, which is what the old loop's global count comes to, limit included;
+the demonstration edition takes one whole layout instead of three. A document whose
+tables all fit pays for its table stretches once more than it would have.
+
+The stretches laid out alone stand for the same stretches in the whole document only if
+their pages are alike: a stretch document starts on a first, right-hand page wherever
+the stretch falls in the bulletin. So the pages of the stretch documents and every page
+of `<main>` in the whole layout must all have one frame (the position and size of the
+page area), or the rounds are taken in full; print.css gives the chapters one page
+style, with no left, right or first variants.
 
 Works on the HTML that bulletin/tables.py writes for a table (one `<tr>` a line, each
 row group a `<tbody>`) and on the page structure print.css gives the bulletin (a chapter
@@ -36,8 +48,9 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 ROUNDS = 3
@@ -58,7 +71,10 @@ _RAW = frozenset({"script", "style"})
 _NO_TOP = "margin-top:0;padding-top:0;border-top-width:0"
 _NO_BOTTOM = "margin-bottom:0;padding-bottom:0;border-bottom-width:0"
 _NOTE = '<span class="footnote"'
-_MARK = "data-stretch-end"
+_START = "data-stretch"  # on the first element of each stretch in a stretch document
+_MARK = "data-stretch-end"  # on the two elements a stretch cut short ends between
+
+Found = tuple[Any, dict[str, list[int]], list[float]]  # a layout, its breaks, free space
 
 
 class _Unsure(Exception):
@@ -67,19 +83,18 @@ class _Unsure(Exception):
 
 def render(layout: Callable[[str], Any], html: str) -> Any:
     """The laid-out document (WeasyPrint's `Document`) with continued captions."""
-    doc = layout(html)
-    breaks = table_breaks(doc)
-    if not breaks:
-        return doc
     original = html
     try:
-        html, changed_in = _plan(layout, html, doc, breaks)
+        starts = _table_stretches(html)
+        if not starts:
+            return layout(html)
+        html, changed_in, frames = _plan(layout, html, starts)
     except _Unsure:
-        return _every_round(layout, html, doc)
-    # Let the first layout go before the next: kept alive, the cycle collector walks it
-    # over and over during that one (15% slower with Python's default thresholds).
-    del doc
+        return _every_round(layout, original, layout(original))
     doc = layout(html)
+    if not _frames_agree(doc, frames):
+        del doc  # let a layout go before the next (see `_every_round`)
+        return _every_round(layout, original, layout(original))
     # The check: a stretch taken to break nowhere that does is split now, in the round
     # after it last changed (unless that is past the last round).
     while breaks := {key: rows for key, rows in table_breaks(doc).items()
@@ -107,41 +122,67 @@ def _every_round(layout: Callable[[str], Any], html: str, doc: Any) -> Any:
         if new == html:
             return doc
         html = new
-        doc = None  # let it go before the next layout (see `render`)
+        # Let a layout go before the next: kept alive, the cycle collector walks it over
+        # and over during that one (15% slower with Python's default thresholds).
+        doc = None
         doc = layout(html)
     return doc
 
 
-def _plan(layout: Callable[[str], Any], html: str, doc: Any,
-          breaks: dict[str, list[int]]) -> tuple[str, dict[str, int]]:
-    """The HTML the rounds lead to, given the first layout `doc` and its `breaks`, with
-    the round in which each table part's stretch last changed."""
+def _plan(layout: Callable[[str], Any], html: str,
+          starts: Sequence[int]) -> tuple[str, dict[str, int], set[tuple[float, ...]]]:
+    """The HTML the rounds lead to, from layouts of the stretches at `starts` (those
+    holding a table), with the round in which each table part's stretch last changed and
+    the frames of the pages laid out."""
     changed_in: dict[str, int] = {}
-    pages = {_frame(page) for page in doc.pages if _has_rows(page)}
-    found = [(doc, breaks, False)]  # (a layout, its breaks, whether it stops short)
+    frames: set[tuple[float, ...]] = set()
+    found = _alone(layout, html, starts, frames)
     for rnd in range(1, ROUNDS + 1):
         breaks = {key: rows for _, found_breaks, _ in found
                   for key, rows in found_breaks.items()}
         if not breaks:
             break
         new, changed = _split_round(html, breaks)
-        for starts in changed.values():
-            _mark(changed_in, new, starts, rnd)
+        for changed_starts in changed.values():
+            _mark(changed_in, new, changed_starts, rnd)
         risky = set().union(*(_at_risk(new, *item) for item in found))
-        html = new
-        if rnd == ROUNDS:
+        html, found = new, []
+        if rnd == ROUNDS or not risky:
             break
-        found = []
-        for start in sorted(risky):
-            part, short = _stretch_html(html, start)
-            stretch = layout(part)
-            if any(_frame(page) not in pages for page in stretch.pages):
-                raise _Unsure("a stretch laid out alone gets other pages")
-            if short and _avoided(stretch):
-                raise _Unsure("a stretch cut short ends where breaking is avoided")
-            if stretch_breaks := table_breaks(stretch):
-                found.append((stretch, stretch_breaks, short))
-    return html, changed_in
+        found = _alone(layout, html, sorted(risky), frames)
+    return html, changed_in, frames
+
+
+def _alone(layout: Callable[[str], Any], html: str, starts: Sequence[int],
+           frames: set[tuple[float, ...]]) -> list[Found]:
+    """The stretches at `starts` laid out as one document: ([the layout, its table
+    breaks, the free space on its pages]) if any table breaks, else []."""
+    part, shorts = _stretches_html(html, starts)
+    doc = layout(part)
+    frames.update(_frame(page) for page in doc.pages)
+    if len(frames) > 1:
+        raise _Unsure("the stretches are laid out on pages of more than one frame")
+    firsts, befores, afters = _marked(doc)
+    if sorted(firsts) != list(range(len(shorts))) or firsts[0] != 0 or \
+            any(firsts[n] >= firsts[n + 1] for n in range(len(shorts) - 1)):
+        raise _Unsure("a stretch does not start a page of its own")
+    breaks = table_breaks(doc)
+    if not breaks:
+        return []
+    free = _free_space(doc)
+    for n, short in enumerate(shorts):
+        if not short:
+            continue
+        if n not in befores or n not in afters or _avoided(befores[n][1], afters[n]):
+            raise _Unsure("a stretch cut short ends where breaking is avoided")
+        # What followed on the stretch's last page was left out, so the room there is
+        # known only below the element its last table closes with: what comes after it
+        # can move on to the next page without moving the table's breaks.
+        last = firsts[n + 1] - 1 if n + 1 < len(shorts) else len(doc.pages) - 1
+        page, box = befores[n]
+        free[last] = -math.inf if page != last else \
+            _foot(doc.pages[last]) - box.border_box_y() - box.border_height()
+    return [(doc, breaks, free)]
 
 
 def _split_round(html: str, breaks: dict[str, list[int]]) -> tuple[str, dict[str, set[int]]]:
@@ -166,17 +207,16 @@ def _mark(changed_in: dict[str, int], html: str, starts: Iterable[int], rnd: int
             changed_in[key] = max(changed_in.get(key, 0), rnd)
 
 
-def _at_risk(html: str, doc: Any, breaks: dict[str, list[int]], short: bool) -> set[int]:
+def _at_risk(html: str, doc: Any, breaks: dict[str, list[int]], free: list[float],
+             ) -> set[int]:
     """Starts (in the split `html`) of the stretches whose breaks the split of `breaks`
     found in `doc` may move: a new part's caption line does not fit in what its page had
-    left, or a first part ended with too little room for its closing rule."""
-    free = _free_space(doc)
+    left (`free`), or a first part ended with too little room for its closing rule."""
     on = _row_pages(doc)
     rooms = _caption_rooms(doc)
-    last = len(doc.pages) - 1
 
     def tight(page: int, need: float) -> bool:
-        return free[page] < need or (short and page == last)
+        return free[page] < need
 
     out = set()
     for key, rows in breaks.items():
@@ -248,12 +288,22 @@ def _table_key(table: Any) -> str:
 
 
 def _frame(page: Any) -> tuple[float, float, float, float]:
+    """Where a page's content goes: the position and size of its page area."""
     box = page._page_box
     return box.content_box_x(), box.content_box_y(), box.width, box.height
 
 
-def _has_rows(page: Any) -> bool:
-    return any(True for _ in _body_rows(page._page_box))
+def _frames_agree(doc: Any, frames: set[tuple[float, ...]]) -> bool:
+    """Whether every page of `<main>` in the whole layout `doc` has the one frame the
+    stretch documents' pages had."""
+    whole = {_frame(page) for page in doc.pages if _holds_main(page)}
+    return len(whole) == 1 and frames <= whole
+
+
+def _holds_main(page: Any) -> bool:
+    return any(getattr(box, "element_tag", None) == "main"
+               for root in page._page_box.children if getattr(root, "element_tag", "") == "html"
+               for body in root.children for box in getattr(body, "children", ()))
 
 
 def _free_space(doc: Any) -> list[float]:
@@ -262,19 +312,25 @@ def _free_space(doc: Any) -> list[float]:
     kinds = [_blocks(page._page_box) for page in doc.pages]
     out = []
     for number, page in enumerate(doc.pages):
-        box = page._page_box
-        foot = box.content_box_y() + box.height
+        foot = _foot(page)
         # a box that goes on to the next page is drawn down to the foot: skip its edge
         going_on = kinds[number + 1] if number + 1 < len(kinds) else set()
         bottoms: list[float] = []
-        for child in box.children:
-            if type(child).__name__ == "FootnoteAreaBox":
-                if child.children:
-                    foot = min(foot, child.position_y)
-            elif type(child).__name__ != "MarginBox":
+        for child in page._page_box.children:
+            if type(child).__name__ not in ("FootnoteAreaBox", "MarginBox"):
                 _bottoms(child, going_on, bottoms)
         out.append(foot - max(bottoms, default=foot))
     return out
+
+
+def _foot(page: Any) -> float:
+    """Where a page's content must end: the foot of its page area, or above footnotes."""
+    box = page._page_box
+    foot = box.content_box_y() + box.height
+    for child in box.children:
+        if type(child).__name__ == "FootnoteAreaBox" and child.children:
+            foot = min(foot, child.position_y)
+    return foot
 
 
 def _blocks(box: Any) -> set[tuple[int, str]]:
@@ -316,20 +372,32 @@ def _caption_rooms(doc: Any) -> dict[str, float]:
     return out
 
 
-def _avoided(doc: Any) -> bool:
-    """Whether breaking is avoided between the two boxes a stretch document marks where
-    it was cut short (then the cut could have moved an earlier break)."""
-    before = after = None
-    for page in doc.pages:
+def _marked(doc: Any) -> tuple[dict[int, int], dict[int, tuple[int, Any]], dict[int, Any]]:
+    """In a stretch document: the page each stretch starts on, and for each stretch cut
+    short the box of the element it ends with (its last, with its page) and of the one
+    it was cut before (its first)."""
+    firsts: dict[int, int] = {}
+    befores: dict[int, tuple[int, Any]] = {}
+    afters: dict[int, Any] = {}
+    for number, page in enumerate(doc.pages):
         for box in page._page_box.descendants():
             element = getattr(box, "element", None)
-            mark = element.get(_MARK) if element is not None else None
-            if mark == "before":
-                before = box
-            elif mark == "after" and after is None:
-                after = box
-    if before is None or after is None:
-        return True
+            if element is None or "::" in (getattr(box, "element_tag", None) or "::"):
+                continue
+            if (start := element.get(_START)) is not None:
+                firsts.setdefault(int(start), number)
+            if mark := element.get(_MARK):
+                side, n = mark.split()
+                if side == "before":
+                    befores[int(n)] = number, box
+                else:
+                    afters.setdefault(int(n), box)
+    return firsts, befores, afters
+
+
+def _avoided(before: Any, after: Any) -> bool:
+    """Whether breaking is avoided between the two boxes a stretch was cut between (then
+    the cut could have moved an earlier break)."""
     values = [*_break_values(before, "after"), *_break_values(after, "before")]
     return any(value in ("avoid", "avoid-page") for value in values)
 
@@ -350,6 +418,11 @@ def _break_values(box: Any, side: str) -> list[str]:
 
 
 # -- stretches of the HTML ------------------------------------------------------------------
+
+def _table_stretches(html: str) -> list[int]:
+    """Where the stretches holding a table start (the only ones a round can split)."""
+    return sorted({_stretch_start(html, m.start()) for m in re.finditer(r"<table\b", html)})
+
 
 def _table_at(html: str, key: str) -> int:
     """Where the table part `key` opens."""
@@ -395,49 +468,84 @@ def _forced_breaks(html: str) -> tuple[int, ...]:
     return (*out, main_end)
 
 
-def _stretch_html(html: str, start: int) -> tuple[str, bool]:
-    """The stretch of `html` at `start` as a document of its own, and whether it stops
-    short of the stretch's end.
+def _stretch_stop(html: str, start: int) -> tuple[int, int | None, int | None]:
+    """Where the stretch at `start` may stop: after the element that follows its last
+    table (with its wrappers), since what comes later cannot move the table's breaks
+    (unless breaking is avoided there, which `_avoided` checks), else at its end. If it
+    stops short, also the two elements it stops between: the outermost closed before
+    the one that follows, and that one."""
+    end = _stretch_end(html, start)
+    last = html.rfind("<table", start, end)
+    if last < 0:
+        return end, None, None
+    outer = last
+    for name, at in reversed(_open_elements(html, 0, last)):
+        if name != "div":
+            break
+        outer = at
+    after = _element_end(html, outer)
+    following = _next_opening(html, after)
+    if following is None or following >= end:
+        return end, None, None
+    # what meets the table's wrappers: the outermost element closed before it
+    around = _open_elements(html, 0, after)
+    closed = around[len(_open_elements(html, after, following, around)):]
+    # of a section that runs on after the table, its heading is enough
+    if html.startswith("<section", following):
+        stop = min(end, _element_end(html, _next_opening(html, following + 1)))
+    else:
+        stop = min(end, _element_end(html, following))
+    if stop == end:
+        return end, None, None
+    return stop, closed[0][1] if closed else outer, following
+
+
+def _stretches_html(html: str, starts: Sequence[int]) -> tuple[str, list[bool]]:
+    """The stretches of `html` at `starts` as one document, and for each whether it
+    stops short of its end (see `_stretch_stop`).
 
     Ancestors keep their opening tags (so the stylesheet matches as before) but lose
     their top margin, padding and border, as on a page a break has continued them onto;
-    elements left open at the end lose their bottom ones, as before a break. It stops
-    after the element that follows the stretch's last table (with its wrappers), since
-    what comes later cannot move the table's breaks (unless breaking is avoided there,
-    which `_avoided` checks); footnote numbering carries on from the document.
+    elements left open where a stretch stops lose their bottom ones, as before a break.
+    Between two stretches, the elements open at both stay open, as they go on across the
+    break in the document. Footnote numbering carries on from the document. Each stretch's
+    first element is marked (`_START`), and so are the two a stretch cut short ends
+    between (`_MARK`).
     """
-    end = _stretch_end(html, start)
-    stop, marks = end, {}
-    last = html.rfind("<table", start, end)
-    if last >= 0:
-        outer = last
-        for name, at in reversed(_open_elements(html, 0, last)):
-            if name != "div":
-                break
-            outer = at
-        after = _element_end(html, outer)
-        following = _next_opening(html, after)
-        if following is not None and following < end:
-            # what meets the table's wrappers: the outermost element closed before it
-            around = _open_elements(html, 0, after)
-            closed = around[len(_open_elements(html, after, following, around)):]
-            # of a section that runs on after the table, its heading is enough
-            if html.startswith("<section", following):
-                stop = min(end, _element_end(html, _next_opening(html, following + 1)))
-            else:
-                stop = min(end, _element_end(html, following))
-            if stop < end:
-                marks = {closed[0][1] if closed else outer: "before", following: "after"}
-    before = _open_elements(html, 0, start)
-    if [name for name, _ in before[:3]] != ["html", "body", "main"] or \
-            (html.startswith("<section", start) and len(before) != 3):
-        raise _Unsure("a stretch outside a chapter of <main>")
-    still = _open_elements(html, start, stop, before)
-    styles = {at: [_NO_TOP] for _, at in before}
+    starts = sorted(set(starts))
+    styles: dict[int, list[str]] = {}
+    attrs: dict[int, list[str]] = {}
+    spans = []  # (start, stop, elements closed before it, elements opened before it)
+    shorts = []
+    still: list[tuple[str, int]] = []
+    pos = notes = 0
+    for n, start in enumerate(starts):
+        stop, before, after = _stretch_stop(html, start)
+        shorts.append(before is not None)
+        if before is not None and after is not None:
+            attrs.setdefault(before, []).append(f'{_MARK}="before {n}"')
+            attrs.setdefault(after, []).append(f'{_MARK}="after {n}"')
+        attrs.setdefault(start, []).append(f'{_START}="{n}"')
+        around = _open_elements(html, pos, start, still)
+        if [name for name, _ in around[:3]] != ["html", "body", "main"] or \
+                (html.startswith("<section", start) and len(around) != 3):
+            raise _Unsure("a stretch outside a chapter of <main>")
+        kept = 0
+        while kept < min(len(still), len(around)) and still[kept] == around[kept]:
+            kept += 1
+        for _, at in still[kept:]:
+            styles.setdefault(at, []).append(_NO_BOTTOM)
+        for _, at in around[kept:]:
+            styles.setdefault(at, []).append(_NO_TOP)
+        spans.append((start, stop, still[kept:], around[kept:]))
+        inside = html.count(_NOTE, start, stop)
+        if inside and (count := html.count(_NOTE, 0, start)) != notes:
+            styles.setdefault(start, []).append(f"counter-set:footnote {count}")
+            notes = count
+        notes += inside
+        still, pos = _open_elements(html, start, stop, around), stop
     for _, at in still:
         styles.setdefault(at, []).append(_NO_BOTTOM)
-    if _NOTE in html[start:stop] and (count := html.count(_NOTE, 0, start)):
-        styles[before[1][1]].append(f"counter-reset:footnote {count}")
 
     def tag(at: int) -> str:
         text = html[at:html.index(">", at) + 1]
@@ -446,20 +554,24 @@ def _stretch_html(html: str, start: int) -> tuple[str, bool]:
             if " style=" in text:
                 raise _Unsure("an element with a style attribute around a stretch")
             extra += ' style="' + ";".join(styles[at]) + '"'
-        if at in marks:
-            extra += f' {_MARK}="{marks[at]}"'
+        extra += "".join(f" {attr}" for attr in attrs.get(at, ()))
         return text[:-1].rstrip("/").rstrip() + extra + ">"
 
-    head = html[:before[0][1]] + tag(before[0][1]) + \
-        html[html.index(">", before[0][1]) + 1:before[1][1]]
-    out = [head, *(tag(at) for _, at in before[1:])]
-    pos = start
-    for at in sorted(a for a in (*styles, *marks) if start <= a < stop):
-        out += [html[pos:at], tag(at)]
-        pos = html.index(">", at) + 1
-    out.append(html[pos:stop])
+    top = spans[0][3]
+    out = [html[:top[0][1]], tag(top[0][1]), html[html.index(">", top[0][1]) + 1:top[1][1]]]
+    out += [tag(at) for _, at in top[1:]]
+    changed = sorted({*styles, *attrs})
+    for n, (start, stop, closing, opening) in enumerate(spans):
+        if n:
+            out += [f"</{name}>" for name, _ in reversed(closing)]
+            out += [tag(at) for _, at in opening]
+        pos = start
+        for at in changed[bisect.bisect_left(changed, start):bisect.bisect_left(changed, stop)]:
+            out += [html[pos:at], tag(at)]
+            pos = html.index(">", at) + 1
+        out.append(html[pos:stop])
     out += [f"</{name}>" for name, _ in reversed(still)]
-    return "".join(out) + "\n", stop < end
+    return "".join(out) + "\n", shorts
 
 
 def _tags(html: str, start: int, stop: int) -> Iterator[tuple[re.Match[str], str]]:

@@ -1,5 +1,5 @@
 """Continued captions (bulletin/paginate.py): the shortcut through the rounds gives what
-laying out the whole document every round gives, with two whole layouts.
+laying out the whole document every round gives, with one whole layout.
 
 `_every_round_reference` below is the plain loop written out again (lay out, split the
 tables where a body row starts a page, lay out again; three rounds at most): every test
@@ -119,25 +119,87 @@ def _pushes_down() -> str:
                 _chapter("two", _para(3)))
 
 
-@pytest.mark.parametrize(("make", "second"), [(_runs_over, "table1-caption-1"),
-                                               (_pushes_down, "table2-caption")])
-def test_a_second_round_takes_two_whole_layouts_and_ends_as_the_plain_loop(
-        make: Callable[[], str], second: str) -> None:
-    html = make()
-    layouts = Layouts()
+_SECOND_ROUND = pytest.mark.parametrize(("make", "second"), [
+    (_runs_over, "table1-caption-1"), (_pushes_down, "table2-caption")])
+
+
+def _needs_a_second_round(layouts: Layouts, html: str, second: str) -> str:
+    """The plain loop's HTML, after checking that `html` takes it two rounds, splitting
+    `second` (see its builder: the part that runs over, or the table the first layout
+    did not split) in the second."""
     expected, plain = _every_round_reference(layouts, html)
-    # the document needs a second round, splitting `second` (see its builder): the part
-    # that runs over, or the table the first layout did not split
     assert plain == 3
     assert second not in paginate.table_breaks(layouts.done[html])
     assert f'data-part="{second}-1"' in expected
     layouts.calls.clear()
+    return expected
+
+
+@_SECOND_ROUND
+def test_a_second_round_takes_one_whole_layout_and_ends_as_the_plain_loop(
+        make: Callable[[], str], second: str) -> None:
+    html = make()
+    layouts = Layouts()
+    expected = _needs_a_second_round(layouts, html, second)
     doc = paginate.render(layouts, html)
     whole = layouts.whole(html)
-    assert whole[-1] == expected
+    assert whole == [expected] == layouts.calls[-1:]
     assert doc is layouts.done[expected]
-    assert len(whole) == 2
-    assert 1 <= len(layouts.calls) - 2 <= 2  # the stretch the caption moves, alone
+    # the table's chapter, then the stretches the caption moves (once or twice)
+    first, *again = layouts.calls[:-1]
+    assert "Table 1:" in first and "section-two" not in first
+    assert 1 <= len(again) <= paginate.ROUNDS - 1
+    assert all("Table 1:" not in part for part in again)
+
+
+@_SECOND_ROUND
+def test_a_wrong_guess_costs_a_whole_layout_not_a_different_result(
+        make: Callable[[], str], second: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guessing that no split moves a break is wrong for both documents: the whole
+    layout shows the break, and a second one follows, as in the plain loop."""
+    html = make()
+    layouts = Layouts()
+    expected = _needs_a_second_round(layouts, html, second)
+    monkeypatch.setattr(paginate, "_at_risk", lambda *_: set())
+    doc = paginate.render(layouts, html)
+    whole = layouts.whole(html)
+    assert len(layouts.calls) == 3 and len(whole) == 2
+    assert whole[-1] == expected and doc is layouts.done[expected]
+    assert f'data-part="{second}-1"' not in whole[0]
+
+
+def test_tables_that_fit_take_their_stretches_and_one_whole_layout() -> None:
+    html = _doc(_chapter("one", _para(2)), _chapter("two", _para(2), _table("1", 8)),
+                _chapter("three", _para(2)))
+    layouts = Layouts()
+    doc = paginate.render(layouts, html)
+    assert not paginate.table_breaks(doc)
+    first, last = layouts.calls
+    assert last == html and layouts.whole(html) == [html]
+    assert "section-two" in first and "section-one" not in first \
+        and "section-three" not in first
+    without = _doc(_chapter("one", _para(2)))
+    layouts.calls.clear()
+    paginate.render(layouts, without)
+    assert layouts.calls == [without]
+
+
+@pytest.mark.parametrize(("style", "extra"), [
+    # the stretch document's pages differ among themselves
+    ("@page :left { margin-left: 40mm }", 0),
+    # only the whole document's pages differ: a chapter on a page of its own frame
+    (".section-two { page: wide } @page wide { margin: 10mm }", 1)])
+def test_pages_of_more_than_one_frame_take_every_round_in_full(style: str,
+                                                               extra: int) -> None:
+    html = _runs_over().replace("</head>", f"<style>{style}</style>\n</head>")
+    layouts = Layouts()
+    expected, plain = _every_round_reference(layouts, html)
+    layouts.calls.clear()
+    doc = paginate.render(layouts, html)
+    whole = layouts.whole(html)
+    assert doc is layouts.done[expected] and whole[-1] == expected
+    assert len(whole) == plain + extra
+    assert whole[extra] == html  # then every round from the start
 
 
 def test_outside_the_bulletins_page_structure_every_round_is_laid_out_whole() -> None:
@@ -164,16 +226,14 @@ def _split_doc() -> str:
 def test_a_stretch_keeps_its_ancestors_without_their_top_edges() -> None:
     html = _split_doc()
     start = html.index(_CONTINUED)
-    part, short = paginate._stretch_html(html, start)
+    part, shorts = paginate._stretches_html(html, [start])
     front, rest = part.split("<main", 1)
     edges = "margin-top:0;padding-top:0;border-top-width:0;" \
         "margin-bottom:0;padding-bottom:0;border-bottom-width:0"
     assert front.startswith("<!DOCTYPE html>\n")
     assert f'<html lang="en-GB" style="{edges}">' in front
     assert '<link rel="stylesheet" href="print.css">' in front
-    # footnotes go on being numbered from the one before the stretch
-    assert front.endswith(f'<body class="bulletin print" style="{edges};'
-                          'counter-reset:footnote 1">')
+    assert front.endswith(f'<body class="bulletin print" style="{edges}">')
     assert "skip-link" not in front
     opened = re.findall(r"<(main|section|div)\b([^>]*)>",
                         "<main" + rest.split("<table", 1)[0])
@@ -181,13 +241,16 @@ def test_a_stretch_keeps_its_ancestors_without_their_top_edges() -> None:
     assert all('style="margin-top:0;padding-top:0;border-top-width:0' in attrs
                for _, attrs in opened)
     assert 'class="section section-one"' in opened[1][1]
+    # footnotes go on being numbered from the one before the stretch
+    assert '<table class="data-table continued" style="counter-set:footnote 1" ' \
+        'data-stretch="0">' in part
     # the continued part, then the last table's wrapper and the paragraph after it; the
     # rest of the chapter is left out
     assert "Table 1 (continued)" in part and "Table 1:" not in part
     assert ">After<" in part and ">Then.<" not in part and "section-two" not in part
-    assert short
-    assert part.count('data-stretch-end="before"') == part.count(
-        'data-stretch-end="after"') == 1
+    assert shorts == [True]
+    assert part.count('data-stretch-end="before 0"') == part.count(
+        'data-stretch-end="after 0"') == 1
     assert re.sub(r"\s+", "", part).endswith("</p></section></main></body></html>")
 
 
@@ -195,8 +258,8 @@ def test_a_stretch_ends_at_the_next_forced_break() -> None:
     html = paginate.split_tables(_doc(_chapter("one", _table("1", 60), _table("2", 30))),
                                  {"table1-caption": [20, 40]})
     first, second = (m.start() for m in re.finditer(_CONTINUED, html))
-    part, short = paginate._stretch_html(html, first)
-    assert not short and "data-stretch-end" not in part
+    part, shorts = paginate._stretches_html(html, [first])
+    assert shorts == [False] and "data-stretch-end" not in part
     assert part.count("<table") == 1 and "Test table 2" not in part
     assert re.sub(r"\s+", "", part).endswith(
         "</table></div></div></section></main></body></html>")
@@ -205,6 +268,82 @@ def test_a_stretch_ends_at_the_next_forced_break() -> None:
     assert paginate._stretch_start(html, second) == second
     assert paginate._stretch_start(html, html.index("table2")) == second
     assert paginate._stretch_end(html, first) == second
+
+
+def _three_stretches() -> tuple[str, list[int]]:
+    """A document and three of its stretches: two later parts of one table (the second
+    cut short after the paragraph that follows), and a chapter further on; footnotes
+    before, in and between them."""
+    note = '<span class="footnote">A note.</span>'
+    html = paginate.split_tables(
+        _doc(_chapter("one", f"<p>Text{note}.</p>", _table("1", 80, per_group=4),
+                      f"<p>After{note}.</p>", _para(30)),
+             _chapter("two", f"<p>Between{note}.</p>", _para(2)),
+             _chapter("three", _para(20), f"<p>Last{note}.</p>", _table("2", 60),
+                      "<p>Close.</p>", _para(4))),
+        {"table1-caption": [24, 52]})
+    first, second = (m.start() for m in re.finditer(_CONTINUED, html))
+    return html, [first, second, html.index('<section class="section section-three"')]
+
+
+def test_stretches_together_keep_what_they_share_open() -> None:
+    html, starts = _three_stretches()
+    part, shorts = paginate._stretches_html(html, starts)
+    assert shorts == [False, True, True]
+    opening = re.findall(r'<(?:main|section|div|table)\b[^>]*\bid="([^"]+)"', part)
+    # the chapter and the table's wrappers once, open across the break between parts
+    assert opening == ["main", "section-one", "table1", "section-three", "table2"]
+    ids = re.findall(r'\bid="([^"]+)"', part)
+    assert len(ids) == len(set(ids))
+    assert "Table 1:" not in part and "section-two" not in part and ">Close.<" in part
+    assert [int(n) for n in re.findall(r'data-stretch="(\d+)"', part)] == [0, 1, 2]
+    # numbering: one note before the first part; two more (one left out) before the last
+    assert re.findall(r"counter-set:footnote (\d+)", part) == ["1", "3"]
+    # the first chapter, cut short, is closed without its bottom edges
+    assert re.search(r'<section class="section section-one"[^>]*margin-bottom:0', part)
+    assert not re.search(r'<div class="table-wrap" id="table1"[^>]*margin-bottom:0', part)
+    doc = _layout(part)
+    firsts, befores, afters = paginate._marked(doc)
+    assert firsts[0] == 0 < firsts[1] < firsts[2] < len(doc.pages)
+    assert sorted(befores) == sorted(afters) == [1, 2]
+    assert befores[1][1].element.get("id") == "table1"
+    assert afters[1].element.tag == "p"
+
+
+def test_on_the_page_a_stretch_is_cut_on_the_room_is_what_its_last_table_leaves() -> None:
+    """What follows a stretch cut short is not laid out, but it does not matter: below
+    the element its last table closes with, anything can move on to the next page."""
+    html, starts = _three_stretches()
+    [(doc, breaks, free)] = paginate._alone(_layout, html, starts, set())
+    assert "table2-caption" in breaks
+    whole = _layout(html)
+    firsts, befores, _ = paginate._marked(doc)
+    below = paginate._free_space(doc)
+    for n, last in ((1, firsts[2] - 1), (2, len(doc.pages) - 1)):
+        page, box = befores[n]
+        assert page == last
+        number, same = _last_box(whole, box.element.get("id"))
+        assert free[last] == pytest.approx(
+            paginate._foot(whole.pages[number]) - same.border_box_y() - same.border_height())
+        assert free[last] > below[last]  # what follows the table, on the same page
+
+
+def _last_box(doc: Any, key: str) -> tuple[int, Any]:
+    """The page and box of the last fragment of the element with id `key`."""
+    found = None
+    for number, page in enumerate(doc.pages):
+        for box in page._page_box.descendants():
+            element = getattr(box, "element", None)
+            if element is not None and box.element_tag == element.tag and \
+                    element.get("id") == key:
+                found = number, box
+    assert found is not None
+    return found
+
+
+def test_stretches_together_are_laid_out_as_in_the_whole() -> None:
+    html, starts = _three_stretches()
+    assert _alike(html, _layout(html), starts) > 30
 
 
 def test_only_chapters_of_main_and_later_parts_start_a_page() -> None:
@@ -255,9 +394,9 @@ class _Records(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-def paginated(shipped: dict[str, str]) -> dict[str, tuple[Layouts, Any, list[str]]]:
-    """Each shipped edition paginated: the layouts made, the document, and what
-    WeasyPrint logged meanwhile."""
+def paginated(shipped: dict[str, str]) -> dict[str, tuple[Layouts, Any, list[str], list[str]]]:
+    """Each shipped edition paginated: the layouts (which the tests go on using), the
+    document, what WeasyPrint logged meanwhile, and what `paginate.render` laid out."""
     out = {}
     for name, html in shipped.items():
         layouts, log = Layouts(), _Records()
@@ -266,52 +405,70 @@ def paginated(shipped: dict[str, str]) -> dict[str, tuple[Layouts, Any, list[str
             doc = paginate.render(layouts, html)
         finally:
             logging.getLogger("weasyprint").removeHandler(log)
-        out[name] = layouts, doc, [r.getMessage() for r in log.records]
+        out[name] = layouts, doc, [r.getMessage() for r in log.records], list(layouts.calls)
     return out
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["2018-19", "2019-20"])
-def test_a_shipped_edition_takes_two_whole_layouts(shipped: dict[str, str], paginated,
-                                                   name: str) -> None:
+def test_a_shipped_edition_takes_one_whole_layout(shipped: dict[str, str], paginated,
+                                                  name: str) -> None:
     html = shipped[name]
-    layouts, doc, logged = paginated[name]
-    whole = layouts.whole(html)
-    assert len(whole) == 2
+    layouts, doc, logged, made = paginated[name]
+    front = html[:html.index("<main")]
+    assert [h.startswith(front) for h in made] == [False] * (len(made) - 1) + [True]
     assert not logged  # the build would show it
-    stretches = [layouts.done[h] for h in layouts.calls if h not in whole]
-    assert sum(len(s.pages) for s in stretches) * 4 <= len(doc.pages)
+    # the stretches holding a table, laid out together; then the few a split may move,
+    # together once a round
+    first, *again = [layouts.done[h] for h in made[:-1]]
+    assert made[0].count("<table") == html.count("<table")
+    assert 1 <= len(again) <= paginate.ROUNDS - 1
+    assert len(first.pages) + sum(len(d.pages) for d in again) < len(doc.pages)
     expected, _ = _every_round_reference(layouts, html)
-    assert whole[-1] == expected
+    assert made[-1] == expected
     assert not paginate.table_breaks(doc)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["2018-19", "2019-20"])
-def test_each_stretch_laid_out_alone_is_laid_out_as_in_the_whole(shipped: dict[str, str],
-                                                                 paginated, name: str,
-                                                                 ) -> None:
-    """What the shortcut rests on: from a forced page break on, a stretch of the final
-    HTML lays out alone line for line and row for row as in the whole document."""
-    layouts, doc, _ = paginated[name]
-    html = layouts.whole(shipped[name])[-1]
-    whole = [_leaves(page) for page in doc.pages]
+def test_each_stretch_is_laid_out_as_in_the_whole(shipped: dict[str, str], paginated,
+                                                  name: str) -> None:
+    """What the shortcut rests on: from a forced page break on, a stretch of the HTML
+    lays out alone, or together with others, line for line and row for row as in the
+    whole document: the first round's stretches in the first HTML, and every stretch
+    that holds a table, or starts with one, in the final HTML."""
+    layouts, doc, _, made = paginated[name]
+    html = made[-1]
     starts = sorted({m.start() for m in re.finditer(_CONTINUED, html)} |
-                    {paginate._stretch_start(html, m.start())
-                     for m in re.finditer("<table", html)})
+                    set(paginate._table_stretches(html)))
     assert len(starts) > 5
+    first = shipped[name]
+    _every_round_reference(layouts, first)
+    _alike(first, layouts.done[first], paginate._table_stretches(first))
+    whole = sum(len(_rows(_leaves(page))) for page in doc.pages)
+    assert _alike(html, doc, starts) >= whole / 2
+    assert sum(_alike(html, doc, [start]) for start in starts) >= whole / 2
+
+
+def _alike(html: str, whole_doc: Any, starts: list[int]) -> int:
+    """Checks that the stretches of `html` at `starts`, laid out together, are laid out
+    as in `whole_doc`; the number of table rows compared."""
+    part, shorts = paginate._stretches_html(html, starts)
+    doc = _layout(part)
+    firsts, _, _ = paginate._marked(doc)
+    ends = [*(firsts[n] for n in range(1, len(starts))), len(doc.pages)]
+    whole = [_leaves(page) for page in whole_doc.pages]
     rows = 0
-    for start in starts:
-        part, short = paginate._stretch_html(html, start)
-        pages = [_leaves(page) for page in _layout(part).pages]
+    for n, start in enumerate(starts):
+        pages = [_leaves(page) for page in doc.pages[firsts[n]:ends[n]]]
         at = next(i for i, page in enumerate(whole) if page[:3] == pages[0][:3])
-        if short:  # its last page stops where it was cut: its table rows are all there
+        if shorts[n]:  # its last page stops where it was cut: its table rows are there
             last = _rows(pages.pop())
-            assert last and last == _rows(whole[at + len(pages)])[:len(last)], start
+            assert last == _rows(whole[at + len(pages)])[:len(last)], start
             rows += len(last)
         assert whole[at:at + len(pages)] == pages, start
         rows += sum(len(_rows(page)) for page in pages)
-    assert rows >= sum(len(_rows(page)) for page in whole) / 2
+    return rows
 
 
 def _rows(leaves: list[tuple[str, float, float, str]]) -> list[tuple[str, float, float, str]]:
