@@ -488,3 +488,38 @@ def _leaves(page: Any) -> list[tuple[str, float, float, str]]:
         elif kind != "MarginBox":
             stack.extend(reversed(getattr(box, "children", ())))
     return out
+
+
+# -- documents drawn at random ------------------------------------------------------------
+
+def _random_doc(seed: int) -> str:
+    """Chapters of paragraphs and tables of random lengths and groupings: tables that
+    fit, tables that run over one or more pages, tables pushed over by a caption."""
+    import random
+
+    rng = random.Random(seed)
+    chapters = []
+    number = 0
+    for c in range(rng.randint(1, 3)):
+        blocks = []
+        for _ in range(rng.randint(1, 4)):
+            if rng.random() < 0.55:
+                number += 1
+                blocks.append(_table(str(number), rng.randint(3, 110), rng.choice((1, 3, 7))))
+            else:
+                blocks.append(_para(rng.randint(1, 12)))
+        chapters.append(_chapter(f"part{c}", *blocks))
+    return _doc(*chapters)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_documents_end_as_the_plain_loop(seed: int) -> None:
+    """Whatever the tables and where they fall, the stretch-first pagination ends with
+    the HTML the plain loop (a whole layout every round) ends with."""
+    html = _random_doc(seed)
+    reference = Layouts()
+    expected, _ = _every_round_reference(reference, html)
+    layouts = Layouts()
+    doc = paginate.render(layouts, html)
+    assert layouts.whole(html)[-1] == expected
+    assert doc is layouts.done[expected]
