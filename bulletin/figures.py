@@ -21,7 +21,7 @@ from html import escape
 from bulletin.config import Edition
 from bulletin.facts import SUPPRESSED_MARK as SUPPRESSED
 from bulletin.facts import Fact, Registry, slug
-from bulletin.words import round_half_up
+from bulletin.words import round_half_up, typeset
 
 DARK_BLUE = "#12436D"
 ORANGE = "#F46A25"  # bars only: 3.0:1 against white, enough for a graphic (WCAG 1.4.11)
@@ -160,7 +160,7 @@ def _bars(ax, bars: Sequence[Bar], colours: dict[str, str], unit: str,
                     fontsize=8.5, fontweight="bold",
                     color=TEXT_COLOUR.get(colours[b.series], colours[b.series]),
                     linespacing=1.1)
-    ax.set_xticks(range(len(groups)), groups)
+    ax.set_xticks(range(len(groups)), [typeset(g) for g in groups])  # 51–60, not 51-60
     ax.set_ylim(0, ymax)
     ax.set_xlim(-0.6, len(groups) - 0.4)
 
@@ -202,6 +202,7 @@ def figure2(registry: Registry, edition: Edition) -> Figure:
                  color=GREY)
     alt = describe("Bar chart of the number of officers who said their workload was "
                    "manageable (yes) or not (no), by caseload band", message, bars, "n")
+    title, alt = typeset(title), typeset(alt)  # what a reader sees
     return Figure(2, "figure2", title, _svg(fig, title, alt), alt,
                   source_line(edition, "responsible officer interviews"))
 
@@ -266,6 +267,7 @@ def figure3(registry: Registry, edition: Edition) -> Figure:
     alt = describe("Bar chart of the percentage of cases in which the sentence was "
                    "implemented effectively, by the officer's caseload band", message,
                    bars, "%")
+    title, alt = typeset(title), typeset(alt)  # what a reader sees
     return Figure(3, "figure3", title, _svg(fig, title, alt), alt,
                   source_line(edition, "case assessments and responsible officer interviews"))
 
@@ -320,6 +322,7 @@ def _judgement_figure(number: int, registry: Registry, edition: Edition,
     ax.set_title("Percentage of cases judged effective", loc="left", fontsize=9,
                  color=GREY)
     alt = describe(kind, message, bars, "%")
+    title, alt = typeset(title), typeset(alt)  # what a reader sees
     return Figure(number, f"figure{number}", title, _svg(fig, title, alt), alt,
                   source_line(edition, "case assessments and responsible officer interviews"))
 

@@ -62,6 +62,7 @@ class Text:
     prose: str  # the readable text, tables, figures, quotes and references set aside
     tables: str  # the text of the tables' cells
     references: str
+    figures: str = ""  # captions, chart text and alt text of the figures
 
 
 def _readable(fragment: str) -> str:
@@ -89,8 +90,10 @@ def texts() -> dict[str, Text]:
                        r'|<a class="footnote-backref"[^>]*>.*?</a>|<sup[^>]*>.*?</sup>',
                        " ", main, flags=re.S)
         prose = re.sub(r"</(?:p|li|h[1-6]|div)>", " \n", prose)
+        figures = " ".join(_readable(f) + " " + " ".join(re.findall(r'alt="([^"]*)"', f))
+                           for f in re.findall(r"<figure\b.*?</figure>", main, re.S))
         out[edition_id] = Text(edition_id, _readable(prose), tables,
-                               _readable(refs.group(0)) if refs else "")
+                               _readable(refs.group(0)) if refs else "", figures)
     return out
 
 
@@ -127,7 +130,7 @@ def test_small_whole_numbers_are_words_except_with_units(texts: dict[str, Text],
 @pytest.mark.parametrize("edition", EDITIONS)
 def test_dashes_in_ranges_and_minus_signs(texts: dict[str, Text], edition: str) -> None:
     t = texts[edition]
-    both = t.prose + " " + t.tables
+    both = t.prose + " " + t.tables + " " + t.figures
     hyphen_ranges = re.findall(r"(?<![\w.])\d[\d,]*-\d[\d,]*(?![\w.])", both)
     ascii_negative = re.findall(r"(?<![\w.)])-\.?\d", both)
     _report(f"{edition} dashes and signs", {
@@ -136,6 +139,7 @@ def test_dashes_in_ranges_and_minus_signs(texts: dict[str, Text], edition: str) 
         "hyphen ranges": len(hyphen_ranges), "ASCII negatives": len(ascii_negative)})
     assert not hyphen_ranges and not ascii_negative
     assert re.search(r"\d–\d", t.tables), "the caseload bands should print with en dashes"
+    assert re.search(r"\d–\d", t.figures), "and so should the charts' bands and captions"
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
