@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from bulletin.analysis.logit import (
     EPS,
@@ -188,9 +189,10 @@ def score_tests(design: Design, model: Sequence[str], fit: Fit,
     outside = np.asarray([c for b in outside_blocks for c in b], dtype=np.intp)
     # One weighted cross-product of the whole design, then A, B and Z'WZ are its blocks.
     full = (design.x * w[:, None]).T @ design.x
-    a = full[np.ix_(inside, inside)]
-    b = full[np.ix_(inside, outside)]
-    zwz = full[np.ix_(outside, outside)]
+    rows_in = full[inside]  # rows, then columns: cheaper than np.ix_, same values
+    a = rows_in[:, inside]
+    b = rows_in[:, outside]
+    zwz = full[outside][:, outside]
     try:
         g = zwz - b.T @ cho_solve(a, b)
     except np.linalg.LinAlgError:
@@ -207,6 +209,7 @@ def score_tests(design: Design, model: Sequence[str], fit: Fit,
         s1 = 1.0 / np.sqrt(centred)
         tolerance1 = gd * s1 * s1
         stat1 = u * (u / gd)
+        p1 = special.chdtrc(1.0, stat1)  # chi2_sf's own function, for all at once
     tests: list[ScoreTest] = []
     pos = 0
     for v, block in zip(candidates, outside_blocks, strict=True):
@@ -217,7 +220,8 @@ def score_tests(design: Design, model: Sequence[str], fit: Fit,
                 tests.append(ScoreTest(v, math.nan, 1, math.nan, True, 0))
             else:
                 stat = float(max(stat1[pos], 0.0))
-                tests.append(ScoreTest(v, stat, 1, chi2_sf(stat, 1), False, 1))
+                p = 1.0 if stat <= 0 else float(p1[pos])  # chi2_sf(stat, 1)
+                tests.append(ScoreTest(v, stat, 1, p, False, 1))
             pos += 1
             continue
         pos += len(block)
@@ -300,16 +304,16 @@ class _Selector:
             # The reduced model's estimates approximated from the current fit
             # (b1 + I11^-1 I12 b2): SPSS's conditional statistic uses them as they are,
             # the likelihood-ratio test starts its refit there.
-            info = fit.info
+            kept = fit.info[keep]  # rows, then columns: cheaper than np.ix_, same values
+            info_kept = kept[:, keep]
             start = fit.beta[keep] + np.linalg.lstsq(
-                info[np.ix_(keep, keep)], info[np.ix_(keep, j)] @ fit.beta[j], rcond=None)[0]
+                info_kept, kept[:, j] @ fit.beta[j], rcond=None)[0]
             if self.removal == "lr":
                 bounds = None
                 if pout > 0 and np.isfinite(start).all():
                     cols = self.design.columns(rest)
                     bounds = loglik_bracket(self.design.x[:, cols], self.design.y, start,
-                                            fit.prob * (1.0 - fit.prob),
-                                            fit.info[np.ix_(keep, keep)])
+                                            fit.prob * (1.0 - fit.prob), info_kept)
                 if bounds is not None:
                     least = max(2.0 * (fit.loglik - bounds[1]), 0.0)
                     if chi2_sf(least, df) < pout:
