@@ -30,6 +30,9 @@ def test_chi2_sf_and_logsf() -> None:
     for df, x in itertools.product([1, 2, 3, 4, 5, 7, 10, 16, 30], xs):
         assert same(d.chi2_sf(x, df), float(stats.chi2.sf(x, df))), (x, df)
         assert same(d.chi2_logsf(x, df), float(stats.chi2.logsf(x, df))), (x, df)
+    for df in (1, 3):  # the array form gives chi2_sf's values, bit for bit
+        many = d.chi2_sf_array(np.array(xs), df)
+        assert all(same(float(p), d.chi2_sf(x, df)) for p, x in zip(many, xs, strict=True))
 
 
 def test_normal_cdf_sf_ppf() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bulletin.analysis import descriptive as d
-from bulletin.analysis import models
+from bulletin.analysis import models, parallel
 from bulletin.analysis.derive import derive
 from bulletin.config import load_edition
 from bulletin.schema import YES
@@ -23,16 +23,16 @@ def test_models_fitted_in_parallel_processes_are_the_serial_ones(monkeypatch) ->
     serial = models.fit_models(iv, S, inputs, workers=1)
     monkeypatch.setattr(models, "PARALLEL_FROM", 0)  # the demo sample is small
     started = []
-    real = models.ProcessPoolExecutor
+    real = parallel.ProcessPoolExecutor
 
     def counting(*args, **kwargs):
         started.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(models, "ProcessPoolExecutor", counting)
-    parallel = models.fit_models(iv, S, inputs, workers=2)
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", counting)
+    side_by_side = models.fit_models(iv, S, inputs, workers=2)
     assert started, "the parallel path did not run"
-    for a, b in zip(serial, parallel, strict=True):
+    for a, b in zip(serial, side_by_side, strict=True):
         assert a.judgement == b.judgement and a.rows == b.rows
         assert a.result.to_frame().equals(b.result.to_frame())
         assert a.result.steps == b.result.steps and a.result.notes == b.result.notes
@@ -45,7 +45,7 @@ def test_small_samples_are_fitted_here(monkeypatch, workers) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("a process pool was started for a small sample")
 
-    monkeypatch.setattr(models, "ProcessPoolExecutor", refuse)
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", refuse)
     data = derive(load_valid(EDITION.data_file, S), S)
     iv = data[d.is_level(data["ro_interviewed"], YES)]
     assert len(models.fit_models(iv, S, workers=workers)) == len(S.judgement_keys)

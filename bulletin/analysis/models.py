@@ -8,9 +8,7 @@ order in which a model's rows are printed; the selection itself lives in `stepwi
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -19,7 +17,7 @@ import pandas as pd
 
 from bulletin.analysis.derive import levels
 from bulletin.analysis.logit import Design, encode
-from bulletin.analysis.parallel import cores
+from bulletin.analysis.parallel import cores, process_map
 from bulletin.analysis.stepwise import (
     StepwiseResult,
     forward_stepwise,
@@ -182,17 +180,8 @@ def model_inputs(cases: pd.DataFrame, settings: AnalysisSettings) -> tuple[Model
 #: processes: below it a selection takes a fraction of a second and a process costs more.
 PARALLEL_FROM = 20_000
 
-_INPUTS: tuple[ModelInputs, ...] = ()
-
-
-def _keep(inputs: tuple[ModelInputs, ...]) -> None:
-    """Process initialiser: the samples are inherited by the worker, not sent to it."""
-    global _INPUTS
-    _INPUTS = inputs
-
-
-def _select_one(k: int) -> StepwiseResult:
-    i = _INPUTS[k]
+def _select_one(inputs: tuple[ModelInputs, ...], k: int) -> StepwiseResult:
+    i = inputs[k]
     return select(i.design, i.pin, i.pout, i.removal)
 
 
@@ -207,14 +196,10 @@ def fit_models(cases: pd.DataFrame, settings: AnalysisSettings,
     """
     inputs = tuple(model_inputs(cases, settings) if inputs is None else inputs)
     workers = min(cores() if workers is None else max(1, workers), len(inputs))
-    if workers > 1 and sum(i.n for i in inputs) >= PARALLEL_FROM:
-        for i in inputs:
-            i.design  # noqa: B018  (encoded here once, inherited by the processes)
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_keep,
-                                 initargs=(inputs,)) as pool:
-            results = list(pool.map(_select_one, range(len(inputs))))
-    else:
-        results = [select(i.design, i.pin, i.pout, i.removal) for i in inputs]
+    if sum(i.n for i in inputs) < PARALLEL_FROM:
+        workers = 1
+    for i in inputs:
+        i.design  # noqa: B018  (encoded here once, inherited by the processes)
+    results = process_map(_select_one, inputs, range(len(inputs)), workers)
     return tuple(ModelResult(i.judgement, r, table_rows(r, settings))
                  for i, r in zip(inputs, results, strict=True))

@@ -1,4 +1,4 @@
-"""How many processes the analysis may spread its independent fits over.
+"""Independent fits spread over processes, one per core.
 
 The bootstrap's resamples and, on large samples, the three published selections are
 independent of each other, so they run one process per core. Each process runs the
@@ -8,7 +8,15 @@ bit whatever the number of processes.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+S = TypeVar("S")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def cores() -> int:
@@ -17,3 +25,30 @@ def cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+_SHARED: Any = None
+
+
+def _share(shared: Any) -> None:
+    """Process initialiser: what every task reads, inherited by the forked process."""
+    global _SHARED
+    _SHARED = shared
+
+
+def _call(job: tuple[Callable[[Any, Any], Any], Any]) -> Any:
+    fn, task = job
+    return fn(_SHARED, task)
+
+
+def process_map(fn: Callable[[S, T], R], shared: S, tasks: Sequence[T], workers: int,
+                chunksize: int = 1) -> list[R]:
+    """[fn(shared, task) for task in tasks], over `workers` forked processes (here, in
+    this process, for one). `shared` (the samples, say) is inherited by each process
+    rather than sent with every task; `fn` must be a module-level function. Tasks go
+    out `chunksize` at a time, and the results come back in the order of `tasks`."""
+    if workers <= 1:
+        return [fn(shared, task) for task in tasks]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_share, initargs=(shared,)) as pool:
+        return list(pool.map(_call, [(fn, task) for task in tasks], chunksize=chunksize))

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from bulletin.analysis.models import ModelInputs, model_inputs
-from bulletin.analysis.parallel import cores
+from bulletin.analysis.parallel import cores, process_map
 from bulletin.errors import BulletinError
 
 # ModelInputs and model_inputs live in `models`, beside the fits they prepare; they are
@@ -86,28 +85,15 @@ def resample_rows(n: int, seed: int, model: int, resample: int) -> np.ndarray:
 
 # -- the work of one process ---------------------------------------------------------------
 
-_JOB: tuple[tuple[ModelInputs, ...], int] | None = None
-
-
-def _start(inputs: tuple[ModelInputs, ...], seed: int) -> None:
-    """Process initialiser: the inputs are sent (or inherited) once per process."""
-    global _JOB
-    _JOB = (inputs, seed)
-
-
-def _one(inputs: tuple[ModelInputs, ...], seed: int, k: int, i: int,
+def _one(job: tuple[tuple[ModelInputs, ...], int], task: tuple[int, int],
          ) -> tuple[str, ...] | None:
+    inputs, seed = job
+    k, i = task
     model = inputs[k]
     try:
         return tuple(sorted(model.select_rows(resample_rows(model.n, seed, k, i))))
     except (BulletinError, np.linalg.LinAlgError):
         return None
-
-
-def _chunk(tasks: list[tuple[int, int]]) -> list[tuple[str, ...] | None]:
-    assert _JOB is not None, "worker process not initialised"
-    inputs, seed = _JOB
-    return [_one(inputs, seed, k, i) for k, i in tasks]
 
 
 def selection_stability(inputs: Sequence[ModelInputs], published: Mapping[str, Sequence[str]],
@@ -125,22 +111,11 @@ def selection_stability(inputs: Sequence[ModelInputs], published: Mapping[str, S
     for model in inputs:
         model.design  # noqa: B018  (encoded once here, not once per process)
     tasks = [(k, i) for k in range(len(inputs)) for i in range(resamples)]
-    workers = cores() if workers is None else max(1, workers)
-    workers = min(workers, len(tasks))
-    if workers == 1:
-        _start(inputs, seed)
-        try:
-            results = _chunk(tasks)
-        finally:
-            _start((), seed)
-    else:
-        # A few chunks per process evens out the load (models differ in cost) without
-        # paying the round trip per resample.
-        size = max(1, math.ceil(len(tasks) / (4 * workers)))
-        chunks = [tasks[a:a + size] for a in range(0, len(tasks), size)]
-        with ProcessPoolExecutor(max_workers=workers, initializer=_start,
-                                 initargs=(inputs, seed)) as pool:
-            results = [s for part in pool.map(_chunk, chunks) for s in part]
+    workers = min(cores() if workers is None else max(1, workers), len(tasks))
+    # A few chunks per process evens out the load (models differ in cost) without
+    # paying the round trip per resample.
+    results = process_map(_one, (inputs, seed), tasks, workers,
+                          chunksize=max(1, math.ceil(len(tasks) / (4 * workers))))
     out = []
     for k, model in enumerate(inputs):
         picks = tuple(results[k * resamples:(k + 1) * resamples])
