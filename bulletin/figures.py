@@ -129,6 +129,13 @@ def _axes(height: float):  # -> (Figure, Axes); matplotlib imported lazily
     return fig, ax
 
 
+def _figure(number: int, fig, title: str, alt: str, source: str) -> Figure:
+    """The chart as published: its title and alt text typeset as a reader sees them
+    (51–60, not 51-60), in the SVG as beside it."""
+    title, alt = typeset(title), typeset(alt)
+    return Figure(number, f"figure{number}", title, _svg(fig, title, alt), alt, source)
+
+
 def _svg(fig, title: str, alt: str) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.05,
@@ -202,9 +209,8 @@ def figure2(registry: Registry, edition: Edition) -> Figure:
                  color=GREY)
     alt = describe("Bar chart of the number of officers who said their workload was "
                    "manageable (yes) or not (no), by caseload band", message, bars, "n")
-    title, alt = typeset(title), typeset(alt)  # what a reader sees
-    return Figure(2, "figure2", title, _svg(fig, title, alt), alt,
-                  source_line(edition, "responsible officer interviews"))
+    return _figure(2, fig, title, alt,
+                   source_line(edition, "responsible officer interviews"))
 
 
 def _crossover(registry: Registry, labels: Sequence[str]) -> str | None:
@@ -267,9 +273,8 @@ def figure3(registry: Registry, edition: Edition) -> Figure:
     alt = describe("Bar chart of the percentage of cases in which the sentence was "
                    "implemented effectively, by the officer's caseload band", message,
                    bars, "%")
-    title, alt = typeset(title), typeset(alt)  # what a reader sees
-    return Figure(3, "figure3", title, _svg(fig, title, alt), alt,
-                  source_line(edition, "case assessments and responsible officer interviews"))
+    return _figure(3, fig, title, alt,
+                   source_line(edition, "case assessments and responsible officer interviews"))
 
 
 def _caseload_message(registry: Registry, values: Sequence[float],
@@ -322,9 +327,8 @@ def _judgement_figure(number: int, registry: Registry, edition: Edition,
     ax.set_title("Percentage of cases judged effective", loc="left", fontsize=9,
                  color=GREY)
     alt = describe(kind, message, bars, "%")
-    title, alt = typeset(title), typeset(alt)  # what a reader sees
-    return Figure(number, f"figure{number}", title, _svg(fig, title, alt), alt,
-                  source_line(edition, "case assessments and responsible officer interviews"))
+    return _figure(number, fig, title, alt,
+                   source_line(edition, "case assessments and responsible officer interviews"))
 
 
 def _judgement_ymax(bars: Sequence[Bar]) -> float:
