@@ -202,14 +202,15 @@ def build_command(edition_arg: str | None, data: Path | None, out: Path | None,
         document = timed("render", lambda: render_bulletin(
             registry, figures, edition, previous, templates_dir=templates))
         pdf = None
+        layouts = cache.folder / "layout" if use_cache else None
         if worker is not None:
-            worker.submit(document.html_print, TEMPLATES_DIR, document.published)
+            worker.submit(document.html_print, TEMPLATES_DIR, document.published, layouts)
             pdf = worker.result
         else:
             imports("pdf", "weasyprint")
         inputs = inputs_of(edition, data, templates)
         timed("publish", lambda: publish(document, registry, figures, target, formats,
-                                         pdf=pdf, inputs=inputs))
+                                         pdf=pdf, inputs=inputs, layout_cache=layouts))
     if worker is not None and worker.render_seconds is not None:
         print(f"  (in parallel, the PDF worker: import {worker.import_seconds or 0:.2f} s, "
               f"layout {worker.render_seconds:.2f} s)", file=sys.stderr)

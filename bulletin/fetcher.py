@@ -10,6 +10,7 @@ with `FatalURLFetchingError`, which stops the render, and `publish` turns that i
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 from collections.abc import Iterable
 from pathlib import Path
@@ -50,6 +51,9 @@ class SandboxFetcher(URLFetcher):
         # What was refused, in order: WeasyPrint reports a refusal inside an SVG image
         # only as "failed to render" the image, so the caller names the URL from here.
         self.refused: list[RefusedURL] = []
+        # What was loaded, in order: (real path, sha256 of its bytes). The layout cache
+        # keys stored measurements by the files their layout loaded.
+        self.loaded: list[tuple[str, str]] = []
 
     def allowed_path(self, url: str) -> Path:
         """The local path a `file:` URL names, or `RefusedURL` saying why not."""
@@ -85,4 +89,6 @@ class SandboxFetcher(URLFetcher):
             raise RefusedURL(url, "only data: URLs and local files may be loaded")
         real = self.allowed_path(url)
         mime = mimetypes.guess_type(real.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(real.as_uri(), real.read_bytes(), {"Content-Type": mime})
+        data = real.read_bytes()
+        self.loaded.append((str(real), hashlib.sha256(data).hexdigest()))
+        return URLFetcherResponse(real.as_uri(), data, {"Content-Type": mime})

@@ -29,7 +29,10 @@ that breaks after all is split there and laid out once more, as the old loop wou
 done in that round. So a wrong guess costs a layout, never a different PDF. Rounds are
 counted per stretch, which is what the old loop's global count comes to, limit included;
 the demonstration edition takes one whole layout instead of three. A document whose
-tables all fit pays for its table stretches once more than it would have.
+tables all fit pays for its table stretches once more than it would have. What the rounds
+need from a layout of stretches is measured into a plain value (`Measured`), so that a
+build can keep it (`bulletin.layout_cache`): a rebuild whose table chapters are
+unchanged then lays out only the whole document.
 
 The stretches laid out alone stand for the same stretches in the whole document only if
 their pages are alike: a stretch document starts on a first, right-hand page wherever
@@ -51,6 +54,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 ROUNDS = 3
@@ -74,21 +78,60 @@ _NOTE = '<span class="footnote"'
 _START = "data-stretch"  # on the first element of each stretch in a stretch document
 _MARK = "data-stretch-end"  # on the two elements a stretch cut short ends between
 
-Found = tuple[Any, dict[str, list[int]], list[float]]  # a layout, its breaks, free space
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the rounds need from a layout of stretches, as plain values: a layout is
+    large and lives in one process, these can be kept between builds
+    (`bulletin.layout_cache`) or sent between processes."""
+
+    frames: tuple[tuple[float, ...], ...]  # the frames of its pages (see `_frame`)
+    unsure: str = ""  # why the shortcut cannot rely on this layout ("" if it can)
+    breaks: dict[str, list[int]] = field(default_factory=dict)  # see `table_breaks`
+    free: list[float] = field(default_factory=list)  # room left at each page's foot
+    rows: dict[str, dict[int, int]] = field(default_factory=dict)  # see `_row_pages`
+    rooms: dict[str, float] = field(default_factory=dict)  # see `_caption_rooms`
+
+    def to_json(self) -> dict[str, Any]:
+        return {"frames": self.frames, "unsure": self.unsure, "breaks": self.breaks,
+                "free": self.free, "rooms": self.rooms,
+                "rows": {key: sorted(pages.items()) for key, pages in self.rows.items()}}
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Measured:
+        return cls(tuple(tuple(float(v) for v in f) for f in body["frames"]),
+                   str(body["unsure"]),
+                   {str(k): [int(i) for i in v] for k, v in body["breaks"].items()},
+                   [float(v) for v in body["free"]],
+                   {str(k): {int(i): int(p) for i, p in v} for k, v in body["rows"].items()},
+                   {str(k): float(v) for k, v in body["rooms"].items()})
+
+
+# measure(stretch document's HTML, compute) -> its measurements: `compute` lays the
+# document out and measures it; a store may answer instead (`bulletin.layout_cache`)
+Measure = Callable[[str, Callable[[], Measured]], Measured]
+
+
+def _direct(part: str, compute: Callable[[], Measured]) -> Measured:
+    return compute()
 
 
 class _Unsure(Exception):
     """The HTML or a layout is not what the shortcut relies on: take every round in full."""
 
 
-def render(layout: Callable[[str], Any], html: str) -> Any:
-    """The laid-out document (WeasyPrint's `Document`) with continued captions."""
+def render(layout: Callable[[str], Any], html: str, measure: Measure | None = None) -> Any:
+    """The laid-out document (WeasyPrint's `Document`) with continued captions.
+
+    `measure` may answer for the first rounds' layouts of stretches from a store (see
+    `_alone`); the layout of the whole document, and its check, are always made."""
     original = html
     try:
         starts = _table_stretches(html)
         if not starts:
             return layout(html)
-        html, changed_in, frames = _plan(layout, html, starts)
+        html, changed_in, frames = _plan(layout, html, starts, measure or _direct)
     except _Unsure:
         return _every_round(layout, original, layout(original))
     doc = layout(html)
@@ -129,52 +172,61 @@ def _every_round(layout: Callable[[str], Any], html: str, doc: Any) -> Any:
     return doc
 
 
-def _plan(layout: Callable[[str], Any], html: str,
-          starts: Sequence[int]) -> tuple[str, dict[str, int], set[tuple[float, ...]]]:
+def _plan(layout: Callable[[str], Any], html: str, starts: Sequence[int],
+          measure: Measure) -> tuple[str, dict[str, int], set[tuple[float, ...]]]:
     """The HTML the rounds lead to, from layouts of the stretches at `starts` (those
     holding a table), with the round in which each table part's stretch last changed and
     the frames of the pages laid out."""
     changed_in: dict[str, int] = {}
     frames: set[tuple[float, ...]] = set()
-    found = _alone(layout, html, starts, frames)
+    found = _alone(layout, html, starts, frames, measure)
     for rnd in range(1, ROUNDS + 1):
-        breaks = {key: rows for _, found_breaks, _ in found
-                  for key, rows in found_breaks.items()}
+        breaks = {key: rows for item in found for key, rows in item.breaks.items()}
         if not breaks:
             break
         new, changed = _split_round(html, breaks)
         for changed_starts in changed.values():
             _mark(changed_in, new, changed_starts, rnd)
-        risky = set().union(*(_at_risk(new, *item) for item in found))
+        risky = set().union(*(_at_risk(new, item) for item in found))
         html, found = new, []
         if rnd == ROUNDS or not risky:
             break
-        found = _alone(layout, html, sorted(risky), frames)
+        found = _alone(layout, html, sorted(risky), frames, measure)
     return html, changed_in, frames
 
 
 def _alone(layout: Callable[[str], Any], html: str, starts: Sequence[int],
-           frames: set[tuple[float, ...]]) -> list[Found]:
-    """The stretches at `starts` laid out as one document: ([the layout, its table
-    breaks, the free space on its pages]) if any table breaks, else []."""
+           frames: set[tuple[float, ...]], measure: Measure = _direct) -> list[Measured]:
+    """The stretches at `starts` laid out as one document and measured: [what the
+    rounds need of that layout] if any table breaks, else []. `measure` may give the
+    measurements of that very document from a store instead of laying it out."""
     part, shorts = _stretches_html(html, starts)
-    doc = layout(part)
-    frames.update(_frame(page) for page in doc.pages)
+    found = measure(part, lambda: _measure(layout(part), shorts))
+    frames.update(found.frames)
     if len(frames) > 1:
         raise _Unsure("the stretches are laid out on pages of more than one frame")
+    if found.unsure:
+        raise _Unsure(found.unsure)
+    return [found] if found.breaks else []
+
+
+def _measure(doc: Any, shorts: Sequence[bool]) -> Measured:
+    """What the rounds need from the layout `doc` of a stretch document whose stretches
+    stop short where `shorts` says."""
+    frames = tuple(sorted({_frame(page) for page in doc.pages}))
     firsts, befores, afters = _marked(doc)
     if sorted(firsts) != list(range(len(shorts))) or firsts[0] != 0 or \
             any(firsts[n] >= firsts[n + 1] for n in range(len(shorts) - 1)):
-        raise _Unsure("a stretch does not start a page of its own")
+        return Measured(frames, "a stretch does not start a page of its own")
     breaks = table_breaks(doc)
     if not breaks:
-        return []
+        return Measured(frames)
     free = _free_space(doc)
     for n, short in enumerate(shorts):
         if not short:
             continue
         if n not in befores or n not in afters or _avoided(befores[n][1], afters[n]):
-            raise _Unsure("a stretch cut short ends where breaking is avoided")
+            return Measured(frames, "a stretch cut short ends where breaking is avoided")
         # What followed on the stretch's last page was left out, so the room there is
         # known only below the element its last table closes with: what comes after it
         # can move on to the next page without moving the table's breaks.
@@ -182,7 +234,7 @@ def _alone(layout: Callable[[str], Any], html: str, starts: Sequence[int],
         page, box = befores[n]
         free[last] = -math.inf if page != last else \
             _foot(doc.pages[last]) - box.border_box_y() - box.border_height()
-    return [(doc, breaks, free)]
+    return Measured(frames, "", breaks, free, _row_pages(doc), _caption_rooms(doc))
 
 
 def _split_round(html: str, breaks: dict[str, list[int]]) -> tuple[str, dict[str, set[int]]]:
@@ -207,19 +259,17 @@ def _mark(changed_in: dict[str, int], html: str, starts: Iterable[int], rnd: int
             changed_in[key] = max(changed_in.get(key, 0), rnd)
 
 
-def _at_risk(html: str, doc: Any, breaks: dict[str, list[int]], free: list[float],
-             ) -> set[int]:
-    """Starts (in the split `html`) of the stretches whose breaks the split of `breaks`
-    found in `doc` may move: a new part's caption line does not fit in what its page had
-    left (`free`), or a first part ended with too little room for its closing rule."""
-    on = _row_pages(doc)
-    rooms = _caption_rooms(doc)
+def _at_risk(html: str, found: Measured) -> set[int]:
+    """Starts (in the split `html`) of the stretches whose breaks the split of the
+    breaks `found` may move: a new part's caption line does not fit in what its page
+    had left, or a first part ended with too little room for its closing rule."""
+    on, rooms, free = found.rows, found.rooms, found.free
 
     def tight(page: int, need: float) -> bool:
         return free[page] < need
 
     out = set()
-    for key, rows in breaks.items():
+    for key, rows in found.breaks.items():
         if tight(on[key][rows[0] - 1], SPARE):
             out.add(_stretch_start(html, _table_at(html, key)))
         room = rooms.get(key)

@@ -53,10 +53,11 @@ def _serve(conn: Connection) -> None:
             return
         if job is None:
             return
-        html, base_url, published = job
+        html, base_url, published, layout_cache = job
         t = time.perf_counter()
         try:
-            pdf = publish.render_pdf(html, Path(base_url), published)
+            pdf = publish.render_pdf(html, Path(base_url), published,
+                                     layout_cache=layout_cache and Path(layout_cache))
         except BulletinError as exc:
             conn.send(("error", exc.report()))
         except Exception as exc:  # noqa: BLE001  (reported in the parent, never lost)
@@ -86,8 +87,10 @@ class PdfWorker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def submit(self, html: str, base_url: Path, published: str | None) -> None:
-        self._conn.send((html, str(base_url), published))
+    def submit(self, html: str, base_url: Path, published: str | None,
+               layout_cache: Path | None = None) -> None:
+        self._conn.send((html, str(base_url), published,
+                         None if layout_cache is None else str(layout_cache)))
         self._submitted = True
 
     def result(self) -> bytes:

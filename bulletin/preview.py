@@ -161,7 +161,9 @@ class Preview:
                 return self._pdf[1]
             start = time.perf_counter()
             data = render_pdf(document.html_print, self.templates, document.published,
-                              roots=(self.templates, self.figures_dir, PROJECT_DIR / "build"))
+                              roots=(self.templates, self.figures_dir, PROJECT_DIR / "build"),
+                              layout_cache=self.cache.folder / "layout"
+                              if self.cache.enabled else None)
             self._pdf = (version, data)
             self.log(f"PDF made in {time.perf_counter() - start:.1f} s")
             return data

@@ -272,12 +272,15 @@ def _fewer_collections() -> Iterator[None]:
 
 
 def render_pdf(html: str, base_url: Path = TEMPLATES_DIR, published: str | None = None,
-               roots: Sequence[Path] | None = None) -> bytes:
+               roots: Sequence[Path] | None = None, layout_cache: Path | None = None,
+               ) -> bytes:
     """The tagged (PDF/UA-1) PDF of `html`, loading only what the sandbox allows.
 
     `published` (YYYY-MM-DD) becomes the PDF's creation and modification date, so that
     the same inputs give the same bytes. A refused load or any error WeasyPrint logs
-    fails the build; warnings are passed on to stderr.
+    fails the build; warnings are passed on to stderr. With `layout_cache` (a folder),
+    the pagination's first layouts are kept there and reused (`bulletin.layout_cache`):
+    the same bytes, sooner.
     """
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
@@ -286,11 +289,17 @@ def render_pdf(html: str, base_url: Path = TEMPLATES_DIR, published: str | None 
     from bulletin.fetcher import DEFAULT_ROOTS, RefusedURL, SandboxFetcher
 
     fetcher = SandboxFetcher(DEFAULT_ROOTS if roots is None else roots)
+    base = str(Path(base_url).resolve()) + "/"
+    measure = None
+    if layout_cache is not None:
+        from bulletin.layout_cache import LayoutCache
+
+        measure = LayoutCache(layout_cache, base, fetcher.loaded).measure
     with _weasyprint_log() as log, _fewer_collections():
         try:
             doc = paginate.render(lambda h: weasyprint.HTML(
-                string=h, base_url=str(Path(base_url).resolve()) + "/",
-                url_fetcher=fetcher).render(presentational_hints=True), html)
+                string=h, base_url=base, url_fetcher=fetcher,
+            ).render(presentational_hints=True), html, measure)
             if published:
                 doc.metadata.created = published
                 doc.metadata.modified = published
@@ -361,7 +370,8 @@ def write_numbers(registry: Registry, out: Path,
 def publish(document: Any, registry: Registry, figures: Sequence[Any], out: Path,
             formats: tuple[str, ...] = FORMATS, published: str | None = None,
             pdf: Callable[[], bytes] | None = None,
-            inputs: Mapping[str, str] | None = None) -> None:
+            inputs: Mapping[str, str] | None = None, layout_cache: Path | None = None,
+            ) -> None:
     """Every requested output into `out`, all or nothing; the rest of `out` stays.
 
     pdf -> bulletin.pdf, html -> bulletin.html, csv -> tables/*.csv, numbers ->
@@ -370,7 +380,7 @@ def publish(document: Any, registry: Registry, figures: Sequence[Any], out: Path
     given, supplies the bytes `render_pdf` would make (from the build's PDF worker,
     which lays the PDF out while the other files are written); the PDF is written last.
     `inputs` (from `manifest.inputs_of`) is recorded in manifest.json against each file
-    written.
+    written. `layout_cache` is `render_pdf`'s.
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -393,4 +403,5 @@ def publish(document: Any, registry: Registry, figures: Sequence[Any], out: Path
         if "pdf" in formats:
             _write(stage / "bulletin.pdf",
                    pdf() if pdf is not None
-                   else render_pdf(document.html_print, TEMPLATES_DIR, published))
+                   else render_pdf(document.html_print, TEMPLATES_DIR, published,
+                                   layout_cache=layout_cache))

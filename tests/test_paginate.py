@@ -314,8 +314,11 @@ def test_on_the_page_a_stretch_is_cut_on_the_room_is_what_its_last_table_leaves(
     """What follows a stretch cut short is not laid out, but it does not matter: below
     the element its last table closes with, anything can move on to the next page."""
     html, starts = _three_stretches()
-    [(doc, breaks, free)] = paginate._alone(_layout, html, starts, set())
+    [found] = paginate._alone(_layout, html, starts, set())
+    breaks, free = found.breaks, found.free
     assert "table2-caption" in breaks
+    part, _ = paginate._stretches_html(html, starts)
+    doc = _layout(part)
     whole = _layout(html)
     firsts, befores, _ = paginate._marked(doc)
     below = paginate._free_space(doc)

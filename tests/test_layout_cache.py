@@ -1,0 +1,177 @@
+"""The pagination's stored measurements: reused only when the layout would be the same."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bulletin import layout_cache, paginate
+from bulletin.config import PROJECT_DIR
+from bulletin.paginate import Measured
+from bulletin.render import TEMPLATES_DIR
+from tests.test_paginate import _chapter, _doc, _para, _table
+
+weasyprint = pytest.importorskip("weasyprint")
+
+from bulletin.fetcher import SandboxFetcher  # noqa: E402  (needs weasyprint)
+
+
+class Setup:
+    """A folder with the bulletin's stylesheet, a sandboxed layout over it that records
+    what it laid out, and a cache folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.assets = root / "assets"
+        self.assets.mkdir()
+        shutil.copy(TEMPLATES_DIR / "print.css", self.assets / "print.css")
+        self.folder = root / "cache"
+        self.fetcher = SandboxFetcher([self.assets])
+        self.calls: list[str] = []
+
+    def layout(self, html: str) -> Any:
+        self.calls.append(html)
+        return weasyprint.HTML(string=html, base_url=str(self.assets) + "/",
+                               url_fetcher=self.fetcher).render(presentational_hints=True)
+
+    def store(self, environment: str = "here") -> layout_cache.LayoutCache:
+        return layout_cache.LayoutCache(self.folder, str(self.assets) + "/",
+                                        self.fetcher.loaded, lambda: environment)
+
+    def render(self, html: str, store: layout_cache.LayoutCache | None) -> list[str]:
+        self.calls.clear()
+        paginate.render(self.layout, html, None if store is None else store.measure)
+        return list(self.calls)
+
+
+def _bulletin() -> str:
+    """Two chapters, the first with a table over two pages."""
+    return _doc(_chapter("one", _para(6), _table("1", 70)), _chapter("two", _para(3)))
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """What pagination lays out with no store: stretches, then the whole document."""
+    return Setup(tmp_path_factory.mktemp("plain")).render(_bulletin(), None)
+
+
+def test_a_stored_layout_leaves_only_the_whole_document_to_lay_out(
+        tmp_path: Path, plain: list[str]) -> None:
+    setup = Setup(tmp_path)
+    first = setup.store()
+    assert setup.render(_bulletin(), first) == plain
+    assert first.misses == len(plain) - 1 >= 1 and first.hits == 0
+    assert "(continued)" in plain[-1]
+    again = setup.store()
+    assert setup.render(_bulletin(), again) == [plain[-1]]
+    assert (again.hits, again.misses) == (first.misses, 0)
+
+
+def test_a_changed_stylesheet_is_laid_out_afresh(tmp_path: Path, plain: list[str]) -> None:
+    setup = Setup(tmp_path)
+    setup.render(_bulletin(), setup.store())
+    with (setup.assets / "print.css").open("a", encoding="utf-8") as fh:
+        fh.write("\n/* edited */\n")
+    store = setup.store()
+    assert setup.render(_bulletin(), store) == plain
+    assert store.hits == 0
+
+
+def test_another_environment_is_another_key(tmp_path: Path, plain: list[str]) -> None:
+    setup = Setup(tmp_path)
+    setup.render(_bulletin(), setup.store("one system"))
+    store = setup.store("another system")
+    assert setup.render(_bulletin(), store) == plain
+    assert store.hits == 0
+
+
+def test_a_damaged_entry_is_laid_out_afresh_and_stored_again(tmp_path: Path,
+                                                             plain: list[str]) -> None:
+    setup = Setup(tmp_path)
+    setup.render(_bulletin(), setup.store())
+    entries = sorted(setup.folder.glob("*.layout.json"))
+    assert entries
+    for entry in entries:
+        head, _, body = entry.read_text(encoding="utf-8").partition("\n")
+        entry.write_text(head + "\n" + body.replace('"breaks":{', '"breaks":{"x":[1],', 1),
+                         encoding="utf-8")
+    store = setup.store()
+    assert setup.render(_bulletin(), store) == plain
+    assert store.hits == 0
+    mended = setup.store()
+    assert setup.render(_bulletin(), mended) == [plain[-1]]
+
+
+def test_a_folder_that_cannot_be_written_only_costs_time(tmp_path: Path,
+                                                         plain: list[str]) -> None:
+    setup = Setup(tmp_path)
+    setup.folder.write_text("a file where the folder would go", encoding="utf-8")
+    assert setup.render(_bulletin(), setup.store()) == plain
+    assert setup.render(_bulletin(), setup.store()) == plain
+
+
+def test_measurements_read_back_exactly() -> None:
+    value = Measured(((56.7, 60.1, 481.89, 700.0),), "", {"t1": [12, 30]},
+                     [0.1 + 0.2, -math.inf, 3.0], {"t1": {0: 0, 12: 1, 30: 2}},
+                     {"t1": 17.333333333333332})
+    assert Measured.from_json(json.loads(json.dumps(value.to_json()))) == value
+
+
+def test_the_environment_takes_in_every_font_file(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    fonts = tmp_path / "fonts"
+    (fonts / "truetype").mkdir(parents=True)
+    font = fonts / "truetype" / "Some-Regular.ttf"
+    font.write_bytes(b"glyphs")
+    monkeypatch.setattr(layout_cache, "_font_folders", lambda: [fonts])
+
+    def fresh() -> str:
+        layout_cache.environment.cache_clear()
+        return layout_cache.environment()
+
+    try:
+        before = fresh()
+        assert fresh() == before
+        font.write_bytes(b"other glyphs")
+        changed = fresh()
+        (fonts / "truetype" / "Some-Bold.ttf").write_bytes(b"bold")
+        added = fresh()
+    finally:
+        layout_cache.environment.cache_clear()
+    assert len({before, changed, added}) == 3
+
+
+# -- in a build ------------------------------------------------------------------------------
+
+def _build(out: Path, cache: Path, *extra: str) -> None:
+    env = dict(os.environ, BULLETIN_CACHE_DIR=str(cache), BULLETIN_STABILITY_RESAMPLES="4")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_DIR), env.get("PYTHONPATH")]))
+    proc = subprocess.run([sys.executable, "-m", "bulletin", "build", "--formats", "pdf",
+                           "--out", str(out), *extra], cwd=PROJECT_DIR, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+
+
+def _entries(cache: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in (cache / "layout").glob("*.layout.json")}
+
+
+@pytest.mark.slow
+def test_a_build_from_stored_layouts_writes_the_same_pdf(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    _build(tmp_path / "cold", cache)
+    stored = _entries(cache)
+    assert stored  # the table chapters' layouts, one entry per round of stretches
+    _build(tmp_path / "warm", cache)
+    assert _entries(cache) == stored  # every one read, none laid out or written again
+    _build(tmp_path / "fresh", cache, "--no-cache")
+    pdf = (tmp_path / "cold" / "bulletin.pdf").read_bytes()
+    assert (tmp_path / "warm" / "bulletin.pdf").read_bytes() == pdf
+    assert (tmp_path / "fresh" / "bulletin.pdf").read_bytes() == pdf
