@@ -5,12 +5,16 @@ resamples, once in this process (one worker) and once with a worker per core, an
 processor and wall-clock time for each, the time per resample, and whether both gave the
 same shares (they must: every resample has its own seeded stream).
 
-    .venv/bin/python benchmarks/bench_stability.py [--resamples 40]
+    .venv/bin/python benchmarks/bench_stability.py [--resamples 40] [--repeat 3]
+
+With --repeat, each run is repeated and the least processor time kept: on a machine
+shared with other work that is the figure closest to the cost of the selections alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import resource
 import sys
 import time
@@ -36,6 +40,7 @@ def _cpu() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resamples", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     edition = load_edition("2018-19")
     s = edition.analysis
@@ -46,13 +51,16 @@ def main() -> None:
     total = args.resamples * len(inputs)
     results, spent = {}, []
     for workers in (1, cores()):
-        cpu, wall = _cpu(), time.perf_counter()
-        results[workers] = selection_stability(inputs, published, args.resamples,
-                                               s.stability_seed, workers=workers)
-        cpu, wall = _cpu() - cpu, time.perf_counter() - wall
+        best = (math.inf, math.inf)
+        for _ in range(max(1, args.repeat)):
+            cpu, wall = _cpu(), time.perf_counter()
+            results[workers] = selection_stability(inputs, published, args.resamples,
+                                                   s.stability_seed, workers=workers)
+            best = min(best, (_cpu() - cpu, time.perf_counter() - wall))
+        cpu, wall = best
         spent.append(cpu)
         print(f"{workers} worker(s): {total} selections, wall {wall:6.2f} s, processor "
-              f"{cpu:6.2f} s ({1000 * cpu / total:.0f} ms per selection)")
+              f"{cpu:6.2f} s ({1000 * cpu / total:.1f} ms per selection)")
     same = results[1] == results[cores()]
     per = sum(spent) / (len(spent) * total)
     print(f"same shares with 1 and {cores()} workers: {same}; at the default "

@@ -23,7 +23,7 @@ lie").
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -93,6 +93,14 @@ class Design:
     def _block_of(self) -> dict[str, tuple[int, ...]]:
         return dict(zip(self.variables, self.blocks, strict=True))
 
+    @cached_property
+    def spread(self) -> np.ndarray:
+        """Standard deviation of every column, x.std(axis=0). A model's columns are a
+        column-major copy of some of these, whose standard deviations numpy sums
+        column by column just as here (the same bits), so selection computes them once
+        per design rather than once per fit."""
+        return self.x.std(axis=0)
+
     def columns(self, variables: Sequence[str]) -> np.ndarray:
         """Constant plus the columns of `variables`, in that order."""
         block_of = self._block_of
@@ -100,6 +108,11 @@ class Design:
         for v in variables:
             cols.extend(block_of[v])
         return np.asarray(cols, dtype=np.intp)
+
+    def widths(self, variables: Sequence[str]) -> list[int]:
+        """How many columns each of `variables` has."""
+        block_of = self._block_of
+        return [len(block_of[v]) for v in variables]
 
     def block(self, variable: str) -> tuple[int, ...]:
         return self.blocks[self.variables.index(variable)]
@@ -117,7 +130,11 @@ class Design:
         of stepwise selection cheap.
         """
         rows = np.asarray(rows, dtype=np.intp)
-        x = self.x[rows]
+        # The resample's columns as rows: gathered, tested and picked out in one call
+        # each, where a loop over strided columns took as long as a selection's fits.
+        xt = np.take(self.x.T, rows, axis=1)
+        present = xt.any(axis=1).tolist()
+        cases = xt.sum(axis=1).tolist()  # of each level (indicators are 0 or 1: exact)
         keep = [0]
         blocks: list[tuple[int, ...]] = []
         for v, block, ref in zip(self.variables, self.blocks, self.references, strict=True):
@@ -125,17 +142,20 @@ class Design:
             if ref is None:  # continuous
                 keep.append(block[0])
             else:
-                present = [c for c in block if x[:, c].any()]
-                if len(rows) and not (x[:, list(block)].sum(axis=1) == 0).any():
+                # Fewer cases at its other levels than cases in all: some are at the
+                # reference level. Only otherwise look case by case.
+                surely = sum(cases[c] for c in block) < len(rows)
+                if len(rows) and not surely and not (xt[list(block)].sum(axis=0) == 0).any():
                     raise BulletinError(
                         f"logistic regression of {self.outcome!r}: reference level "
                         f"{ref!r} of {v!r} does not occur among the {len(rows)} cases used")
-                keep.extend(present)
+                keep.extend(c for c in block if present[c])
             blocks.append(tuple(range(start, len(keep))))
-        if len(keep) != x.shape[1]:
-            x = x[:, keep]
-        return Design(self.outcome, self.y[rows], np.asfortranarray(x), self.variables,
-                      tuple(blocks), tuple(self.labels[c] for c in keep), self.references, 0)
+        if len(keep) != xt.shape[0]:
+            xt = xt[keep]
+        # xt is C-ordered, so its transpose is the column-major matrix `encode` makes.
+        return Design(self.outcome, self.y[rows], xt.T, self.variables, tuple(blocks),
+                      tuple(self.labels[c] for c in keep), self.references, 0)
 
 
 def _is_missing(column: pd.Series) -> np.ndarray:
@@ -358,15 +378,20 @@ def find_separation(x: np.ndarray, y: np.ndarray, tol: float = 1e-6) -> Separati
 
 
 def _newton_run(x: np.ndarray, y: np.ndarray, beta: np.ndarray, iterate: int,
+                at: tuple[np.ndarray, float] | None = None,
                 ) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray, int, bool, bool]:
-    """Newton-Raphson with step halving from `beta`.
+    """Newton-Raphson with step halving from `beta` (`at`: x @ beta and the
+    log-likelihood there, if already known).
 
     Returns (beta, loglik, last change in loglik, info, prob, iterations,
     polished, stalled): polished when the last step changed no estimate by more
     than POLISH (relative), stalled when a step could not raise the likelihood.
     """
-    eta = x @ beta
-    ll = loglik(eta, y)
+    if at is None:
+        eta = x @ beta
+        ll = loglik(eta, y)
+    else:
+        eta, ll = at
     gain = math.inf
     polished = stalled = False
     iterations = 0
@@ -403,8 +428,10 @@ def _newton_run(x: np.ndarray, y: np.ndarray, beta: np.ndarray, iterate: int,
 
 def _assess(x: np.ndarray, y: np.ndarray, beta: np.ndarray, ll: float, gain: float,
             info: np.ndarray, prob: np.ndarray, polished: bool, stalled: bool,
+            spread: np.ndarray | None = None,
             ) -> tuple[np.ndarray, bool, str, Separation | None]:
-    """Covariance, and whether the estimates may be reported as a converged fit."""
+    """Covariance, and whether the estimates may be reported as a converged fit
+    (`spread`: the columns' standard deviations, x.std(axis=0), if already known)."""
     k = x.shape[1]
     cov = _solve(info, np.eye(k))
     if not (np.isfinite(beta).all() and math.isfinite(ll)):
@@ -412,7 +439,8 @@ def _assess(x: np.ndarray, y: np.ndarray, beta: np.ndarray, ll: float, gain: flo
     score = x.T @ (y - prob)
     decrement = float(score @ _solve(info, score))
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    spread = x.std(axis=0)
+    if spread is None:
+        spread = x.std(axis=0)
     scaled = np.abs(beta) * np.where(spread > 0, spread, 0.0)
     sane = bool(np.isfinite(se).all() and (se > 0).all()
                 and scaled.max(initial=0.0) <= SANE_SCALED_B)
@@ -436,7 +464,8 @@ def _null_start(k: int) -> np.ndarray:
 
 
 def newton(x: np.ndarray, y: np.ndarray, start: np.ndarray | None = None,
-           iterate: int = ITERATE, alternatives: Sequence[np.ndarray] = ()) -> Fit:
+           iterate: int = ITERATE, alternatives: Sequence[np.ndarray] = (),
+           spread: np.ndarray | None = None) -> Fit:
     """Newton-Raphson with step halving; never raises on separation or singularity.
 
     A warm `start` is used only if it is finite and no worse than the intercept-only
@@ -445,24 +474,15 @@ def newton(x: np.ndarray, y: np.ndarray, start: np.ndarray | None = None,
     Convergence is judged on the score and the change in likelihood, and a fit whose
     data separate is never reported as converged: on separated data the estimates run
     off to infinity, the fit stops at `iterate` steps with converged=False (as SPSS
-    does) and `separation` says which columns separate which cases.
+    does) and `separation` says which columns separate which cases. `spread` may give
+    x.std(axis=0), which a caller fitting many models on one design computes once.
     """
-    k = x.shape[1]
-    floor = null_loglik(y)
-    starts: list[np.ndarray] = []
-    for s in (start, *alternatives):
-        if s is None:
-            continue
-        s = np.asarray(s, dtype=float)
-        if np.isfinite(s).all() and loglik(x @ s, y) >= floor - 1e-9 * abs(floor):
-            starts.append(s.copy())
-    starts.append(_null_start(k))
     best: Fit | None = None
-    for s in starts:
+    for s, at in _starts(x, y, start, alternatives):
         beta, ll, gain, info, prob, iterations, polished, stalled = \
-            _newton_run(x, y, s, iterate)
+            _newton_run(x, y, s, iterate, at)
         cov, converged, problem, separation = _assess(x, y, beta, ll, gain, info, prob,
-                                                      polished, stalled)
+                                                      polished, stalled, spread)
         fit = Fit(beta, ll, info, cov, prob, converged, iterations, separation, problem)
         if best is None or (fit.converged, fit.loglik) > (best.converged, best.loglik):
             best = fit
@@ -470,6 +490,26 @@ def newton(x: np.ndarray, y: np.ndarray, start: np.ndarray | None = None,
             break
     assert best is not None
     return best
+
+
+def _starts(x: np.ndarray, y: np.ndarray, start: np.ndarray | None,
+            alternatives: Sequence[np.ndarray],
+            ) -> Iterator[tuple[np.ndarray, tuple[np.ndarray, float] | None]]:
+    """The starts `newton` tries, in order, each with x @ start and the log-likelihood
+    there (None for the zero start): the given ones that are finite and no worse than
+    the intercept-only model, then zero. A start is checked only when the fits before
+    it did not converge, and its check is where its fit begins."""
+    floor = null_loglik(y)
+    for s in (start, *alternatives):
+        if s is None:
+            continue
+        s = np.asarray(s, dtype=float)
+        if np.isfinite(s).all():
+            eta = x @ s
+            ll = loglik(eta, y)
+            if ll >= floor - 1e-9 * abs(floor):
+                yield s.copy(), (eta, ll)
+    yield _null_start(x.shape[1]), None
 
 
 def loglik_bracket(x: np.ndarray, y: np.ndarray, beta: np.ndarray,

@@ -49,6 +49,9 @@ __all__ = ["ScoreTest", "Step", "StepwiseResult", "fit_logit", "forward_stepwise
            "score_tests", "select", "selected_variables"]
 
 REMOVAL_TESTS = ("lr", "wald", "conditional")
+#: Below this a p-value may have lost precision (subnormal numbers start at 2.2e-308);
+#: entry ranks such candidates by log p alone.
+TINY_P = 1e-280
 
 
 @dataclass(frozen=True)
@@ -184,8 +187,8 @@ def score_tests(design: Design, model: Sequence[str], fit: Fit,
         return ()
     w, r = _weights(design, fit.prob)
     inside = design.columns(model)
-    outside_blocks = [design.block(v) for v in candidates]
-    outside = np.asarray([c for b in outside_blocks for c in b], dtype=np.intp)
+    outside = design.columns(candidates)[1:]
+    widths = design.widths(candidates)
     # One weighted cross-product of the whole design, then A, B and Z'WZ are its blocks.
     full = (design.x * w[:, None]).T @ design.x
     rows_in = full[inside]  # rows, then columns: cheaper than np.ix_, same values
@@ -209,28 +212,31 @@ def score_tests(design: Design, model: Sequence[str], fit: Fit,
         tolerance1 = gd * s1 * s1
         stat1 = u * (u / gd)
         p1 = chi2_sf_array(stat1, 1)
+    # As Python values, read one at a time below (the same values as the arrays').
+    testable1 = ((centred > 0) & (tolerance1 >= EPS)).tolist()
+    stats1, ps1 = stat1.tolist(), p1.tolist()
     tests: list[ScoreTest] = []
     pos = 0
-    for v, block in zip(candidates, outside_blocks, strict=True):
-        j = slice(pos, pos + len(block))
-        df = len(block)
+    for v, df in zip(candidates, widths, strict=True):
         if df == 1:
-            if not (centred[pos] > 0 and tolerance1[pos] >= EPS):
-                tests.append(ScoreTest(v, math.nan, 1, math.nan, True, 0))
+            if testable1[pos]:
+                tests.append(ScoreTest(v, max(stats1[pos], 0.0), 1, ps1[pos], False, 1))
             else:
-                stat = float(max(stat1[pos], 0.0))
-                tests.append(ScoreTest(v, stat, 1, float(p1[pos]), False, 1))
+                tests.append(ScoreTest(v, math.nan, 1, math.nan, True, 0))
             pos += 1
             continue
-        pos += len(block)
+        j = slice(pos, pos + df)
+        pos += df
         scale = centred[j]
         # rank: how many of the block's columns are not redundant given the model (a
         # column constant over the sample is redundant with the model's constant)
         varies = scale > 0
         rank = 0
         if varies.any():
-            s = 1.0 / np.sqrt(scale[varies])
-            gjj = g[j, j][np.ix_(varies, varies)] * s[:, None] * s[None, :]
+            every = varies.all()  # as a rule; then no columns need picking out
+            s = 1.0 / np.sqrt(scale if every else scale[varies])
+            gjj = g[j, j] if every else g[j, j][np.ix_(varies, varies)]
+            gjj = gjj * s[:, None] * s[None, :]
             rank = int((np.linalg.eigvalsh((gjj + gjj.T) / 2) >= EPS).sum())
         if rank < df or df == 0:
             tests.append(ScoreTest(v, math.nan, df, math.nan, True, rank))
@@ -258,7 +264,8 @@ class _Selector:
     def fit(self, variables: Sequence[str], start: np.ndarray | None,
             alternatives: Sequence[np.ndarray] = ()) -> Fit:
         cols = self.design.columns(variables)
-        fit = newton(self.design.x[:, cols], self.design.y, start, alternatives=alternatives)
+        fit = newton(self.design.x[:, cols], self.design.y, start, alternatives=alternatives,
+                     spread=self.design.spread[cols])
         if not fit.converged:
             self.converged = False
             for note in fit_notes(self.design, variables, fit):
@@ -285,19 +292,16 @@ class _Selector:
         """
         out = []
         fit = state.fit
-        pos = {}
+        design = self.design
+        cols = design.columns(state.variables)
+        bounded = self.removal == "lr" and pout > 0
+        weights = fit.prob * (1.0 - fit.prob) if bounded else None
+        every = np.arange(len(fit.beta))
         at = 1
-        for v in state.variables:
-            width = len(self.design.block(v))
-            pos[v] = np.arange(at, at + width)
-            at += width
-        for v in state.variables:
-            rest = [u for u in state.variables if u != v]
-            j = pos[v]
-            df = len(j)
-            rest_mask = np.ones(len(fit.beta), dtype=bool)
-            rest_mask[j] = False
-            keep = np.flatnonzero(rest_mask)
+        for v, df in zip(state.variables, design.widths(state.variables), strict=True):
+            j = every[at:at + df]  # the variable's places among the model's columns
+            keep = np.concatenate((every[:at], every[at + df:]))  # and the others'
+            at += df
             reduced: Fit | None = None
             # The reduced model's estimates approximated from the current fit
             # (b1 + I11^-1 I12 b2): SPSS's conditional statistic uses them as they are,
@@ -308,24 +312,24 @@ class _Selector:
                 info_kept, kept[:, j] @ fit.beta[j], rcond=None)[0]
             if self.removal == "lr":
                 bounds = None
-                if pout > 0 and np.isfinite(start).all():
-                    cols = self.design.columns(rest)
-                    bounds = loglik_bracket(self.design.x[:, cols], self.design.y, start,
-                                            fit.prob * (1.0 - fit.prob), info_kept)
+                if bounded and np.isfinite(start).all():
+                    # cols[keep] are the columns of the model without v
+                    bounds = loglik_bracket(design.x[:, cols[keep]], design.y, start,
+                                            weights, info_kept)
                 if bounds is not None:
                     least = max(2.0 * (fit.loglik - bounds[1]), 0.0)
-                    if chi2_sf(least, df) < pout:
-                        out.append((v, least, df, chi2_sf(least, df), None, start))
+                    p = chi2_sf(least, df)
+                    if p < pout:
+                        out.append((v, least, df, p, None, start))
                         continue
+                rest = [u for u in state.variables if u != v]
                 reduced = self.fit(rest, start, alternatives=(fit.beta[keep],))
                 stat = 2.0 * (fit.loglik - reduced.loglik)
             elif self.removal == "wald":
                 b = fit.beta[j]
                 stat = float(b @ np.linalg.lstsq(fit.cov[np.ix_(j, j)], b, rcond=None)[0])
             else:
-                cols = self.design.columns(rest)
-                stat = 2.0 * (fit.loglik - loglik(self.design.x[:, cols] @ start,
-                                                  self.design.y))
+                stat = 2.0 * (fit.loglik - loglik(design.x[:, cols[keep]] @ start, design.y))
             stat = max(float(stat), 0.0) if math.isfinite(stat) else math.inf
             out.append((v, stat, df, chi2_sf(stat, df), reduced, start))
         return out
@@ -386,7 +390,7 @@ def _path(design: Design, pin: float, pout: float, removal: str,
         if not eligible:
             stop = "no variable outside the model meets the entry criterion"
             break
-        best = min(eligible, key=lambda t: t.log_p)  # min keeps candidate order on ties
+        best = _most_significant(eligible)
         entered = [*state.variables, best.variable]
         if frozenset(entered) in seen:
             stop = f"entering {best.variable} would give a model already fitted"
@@ -419,6 +423,22 @@ def _path(design: Design, pin: float, pout: float, removal: str,
                         f"{model_name(rest)}")
                 break
     return selector, state, steps, stop
+
+
+def _most_significant(eligible: Sequence[ScoreTest]) -> ScoreTest:
+    """The candidate with the smallest log p (the first in candidate order on ties).
+
+    log p costs far more than p, so it is computed only for the candidates whose p is
+    within a factor of two of the smallest: any other's log p exceeds the smallest's by
+    about log 2, far beyond the rounding of either, so it could not be chosen. Where the
+    smallest p is so small that it has lost precision or underflowed to 0, every
+    candidate's log p is computed.
+    """
+    least = min(t.p for t in eligible)
+    contenders = eligible if least < TINY_P else [t for t in eligible if t.p <= 2.0 * least]
+    if len(contenders) == 1:
+        return contenders[0]
+    return min(contenders, key=lambda t: t.log_p)  # min keeps candidate order on ties
 
 
 def _result(design: Design, selector: _Selector, state: _State, steps: list[Step],
