@@ -5,6 +5,9 @@ Prints, in one run:
   --repeat runs, all outputs, to a temporary folder);
 - the floor: a fresh process that imports WeasyPrint and renders the same print HTML
   with the same options (presentational hints, pdf/ua-1), nothing else; and the ratio;
+- rebuilds from the cache a first build filled (analysis, figures, and the layouts of the
+  table chapters): one with nothing changed, and one after a sentence is added to the
+  conclusion (a chapter without tables), each against the floor;
 - the stage split of the last cold build (its own report, which adds up to its wall time);
 - with --rows N[,N...]: a build of N cases of replicated demonstration data
   (benchmarks/make_large.py: the shipped cases repeated with new ids and 5 per cent of
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,15 +70,42 @@ def _measured(cmd: list[str], env: dict[str, str] | None = None,
 
 
 def _build(out: Path, edition: str, data: Path | None = None, command: str = "build",
-           resamples: int | None = None) -> tuple[float, float, str]:
-    cmd = [sys.executable, "-m", "bulletin", command, "--no-cache", "--edition", edition,
-           "--out", str(out)]
+           resamples: int | None = None, cache: Path | None = None,
+           templates: Path | None = None) -> tuple[float, float, str]:
+    """A build (or analyse) in a fresh process: with no cache, or with the one in `cache`."""
+    cmd = [sys.executable, "-m", "bulletin", command, "--edition", edition, "--out", str(out)]
+    cmd += ["--no-cache"] if cache is None else []
     if data is not None:
         cmd += ["--data", str(data)]
-    env = None
+    if templates is not None:
+        cmd += ["--templates", str(templates)]
+    env = dict(os.environ)
     if resamples is not None:
-        env = {**os.environ, "BULLETIN_STABILITY_RESAMPLES": str(resamples)}
+        env["BULLETIN_STABILITY_RESAMPLES"] = str(resamples)
+    if cache is not None:
+        env["BULLETIN_CACHE_DIR"] = str(cache)
     return _measured(cmd, env)
+
+
+def _warm(folder: Path, edition: str, repeat: int) -> tuple[float, float]:
+    """Median seconds of a rebuild with nothing changed, and of one after a change of
+    wording in a chapter without tables (the editor's loop): both from a cache that a
+    first build filled (analysis, figures and the table chapters' layouts)."""
+    from bulletin.render import TEMPLATES_DIR
+
+    cache, templates = folder / "cache", folder / "templates"
+    shutil.copytree(TEMPLATES_DIR, templates)
+    _build(folder / "fill", edition, cache=cache, templates=templates)
+    same = [_build(folder / f"same{i}", edition, cache=cache, templates=templates)[0]
+            for i in range(repeat)]
+    edited = []
+    conclusion = next((templates / "sections").glob("*conclusion*"))
+    for i in range(repeat):
+        with conclusion.open("a", encoding="utf-8") as fh:  # no digits: the check refuses them
+            fh.write("\n\nAnother sentence added to the wording of the conclusion.\n")
+        edited.append(_build(folder / f"edited{i}", edition, cache=cache,
+                             templates=templates)[0])
+    return statistics.median(same), statistics.median(edited)
 
 
 def _print_html(edition_id: str) -> str:
@@ -107,6 +138,11 @@ def _cold(folder: Path, edition: str, repeat: int) -> None:
     print(f"  {'floor (WeasyPrint alone, same HTML+options)':<44}{floor:7.2f} s  "
           f"peak {max(f[1] for f in floors):6.0f} MiB")
     print(f"  {'ratio':<44}{cold / floor:7.2f} x   (target at most 1.5, aim 1.3)")
+    same, edited = _warm(folder, edition, repeat)
+    print(f"  {'rebuild, nothing changed (from the cache)':<44}{same:7.2f} s  "
+          f"{same / floor:5.2f} x the floor")
+    print(f"  {'rebuild after a wording change (conclusion)':<44}{edited:7.2f} s  "
+          f"{edited / floor:5.2f} x the floor")
     print("stage split of the last cold build (its own report):")
     for line in builds[-1][2].splitlines():
         m = _STAGE.match(line)
