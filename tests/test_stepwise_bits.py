@@ -157,8 +157,17 @@ def test_score_and_removal_tests_are_the_plain_ones(seed: int) -> None:
                     slow = plain._Selector(design, removal)
                     got = fast.removal_tests(stepwise._State(model, fit), pout)
                     want = slow.removal_tests(plain._State(model, fit), pout)
-                    assert same(got, want)
-                    assert fast.notes == slow.notes and fast.converged == slow.converged
+                    for quick, exact in zip(got, want, strict=True):
+                        if quick[4] is None and quick[3] < pout:
+                            # settled from bounds (at a start by Cholesky, not least
+                            # squares): it stays, as in the plain arithmetic; no removal
+                            # and no printed figure depends on its bound's bits
+                            assert quick[0] == exact[0] and exact[3] < pout
+                        else:
+                            assert same(quick, exact)
+                    # fewer refits: never a note or a failed fit the plain path has not
+                    assert set(fast.notes) <= set(slow.notes)
+                    assert fast.converged or not slow.converged
 
 
 @pytest.mark.parametrize("seed", range(40))
