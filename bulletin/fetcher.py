@@ -51,9 +51,9 @@ class SandboxFetcher(URLFetcher):
         # What was refused, in order: WeasyPrint reports a refusal inside an SVG image
         # only as "failed to render" the image, so the caller names the URL from here.
         self.refused: list[RefusedURL] = []
-        # What was loaded, in order: (real path, sha256 of its bytes). The layout cache
-        # keys stored measurements by the files their layout loaded.
-        self.loaded: list[tuple[str, str]] = []
+        # What was loaded, in order: (URL, the real path it named, sha256 of its bytes).
+        # The layout cache keys stored measurements by the files their layout loaded.
+        self.loaded: list[tuple[str, str, str]] = []
 
     def allowed_path(self, url: str) -> Path:
         """The local path a `file:` URL names, or `RefusedURL` saying why not."""
@@ -90,5 +90,5 @@ class SandboxFetcher(URLFetcher):
         real = self.allowed_path(url)
         mime = mimetypes.guess_type(real.name)[0] or "application/octet-stream"
         data = real.read_bytes()
-        self.loaded.append((str(real), hashlib.sha256(data).hexdigest()))
+        self.loaded.append((url, str(real), hashlib.sha256(data).hexdigest()))
         return URLFetcherResponse(real.as_uri(), data, {"Content-Type": mime})

@@ -7,121 +7,169 @@ lays out the very same stretch documents again. Their measurements are kept here
 ``build/.cache/`` (beside the analysis cache), keyed by everything that layout depends on:
 
 - the stretch document's HTML, exactly (it carries the stylesheet links and the
-  footnote numbers), the base URL its links resolve against and the layout options;
-- the files loaded while laying it out (stylesheets, images), by content: recorded by the
-  layout that stored the entry, and hashed again before the entry is used;
-- the fonts the system offers: every file under fontconfig's usual font and
-  configuration folders, by name, size and time;
-- the text libraries WeasyPrint calls (Pango, HarfBuzz, fontconfig, FreeType, FriBidi:
-  the files loaded, by name, size and time, where the system says; Pango's version), the
-  versions of WeasyPrint and the Python packages it lays out with, and the code of
-  `paginate` and of this module.
+  footnote numbers), and the base URL its links resolve against;
+- the files loaded while laying it out (stylesheets, images): recorded by the layout
+  that stored the entry, as the URL asked for, the real file it named and a hash of its
+  bytes; before the entry is used each URL is resolved again (a link may now point
+  elsewhere) and the file hashed again;
+- the fonts as fontconfig sees them, asked of fontconfig itself: the configuration files
+  it read (by content) and every font file it lists (by name, size, times and inode);
+  and the environment variables that steer fontconfig and Pango;
+- the shared libraries loaded (Pango, HarfBuzz, FreeType, ...: by name, size, times and
+  inode, where the system lists them) and Pango's version; the versions of WeasyPrint
+  and the Python packages it lays out with, WeasyPrint's own stylesheets and the
+  hyphenation dictionaries;
+- the code that lays out and measures: `paginate`, `publish` (the layout call and its
+  options), `fetcher`, `confine` and this module, as they were when imported.
 
 The key must be exact, not merely likely: the layout of the whole document, made on
 every build, catches a break the stored measurements missed, but not a "(continued)"
-split they put where none was needed. Entries are written whole or not at all and carry
-a checksum; one that does not read back, or whose checksum, key or files disagree, is
-laid out afresh (and stored again), never trusted. `bulletin build --no-cache` neither
-reads nor writes them.
+split they put where none was needed. The environment is taken afresh for every PDF (a
+long-running preview sees a font installed meanwhile). Entries are written whole or not
+at all and carry a checksum; one that does not read back, or whose checksum, key or
+files disagree, is laid out afresh (and stored again), never trusted. Whatever stops the
+key from being formed leaves the cache out of that PDF: it only ever saves time.
+`bulletin build --no-cache` neither reads nor writes it.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from importlib import metadata
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from importlib import metadata, util
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bulletin.atomic import write_text_atomic
 from bulletin.paginate import Measured
 
-FORMAT = 1  # bump when the layout of an entry changes
+FORMAT = 2  # bump when the layout of an entry changes
 KIND = "layout"
-OPTIONS = "presentational_hints=True"  # what `publish.render_pdf` lays out with
 PACKAGES = ("weasyprint", "pydyf", "tinycss2", "cssselect2", "tinyhtml5", "fonttools",
             "pillow", "pyphen")
-LIBRARIES = ("libpango", "libharfbuzz", "libfontconfig", "libfreetype", "libfribidi")
+VARIABLES = ("LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "PANGO_LANGUAGE",
+             "FC_LANG", "FONTCONFIG_FILE", "FONTCONFIG_PATH", "FONTCONFIG_SYSROOT")
+CODE = ("paginate.py", "publish.py", "fetcher.py", "confine.py", "layout_cache.py")
 
 
-def _font_folders() -> list[Path]:
-    """Where fontconfig looks for fonts and for its configuration, on the usual systems."""
-    home = Path.home()
-    data = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
-    folders = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), home / ".fonts",
-               data / "fonts", Path("/etc/fonts"), config / "fontconfig",
-               Path("/Library/Fonts"), Path("/System/Library/Fonts"), home / "Library" / "Fonts"]
-    for name in ("FONTCONFIG_FILE", "FONTCONFIG_PATH"):
-        folders += [Path(p) for p in os.environ.get(name, "").split(os.pathsep) if p]
-    if windir := os.environ.get("WINDIR"):
-        folders.append(Path(windir) / "Fonts")
-    return folders
+class Fetcher(Protocol):
+    """What the cache needs of the layouts' fetcher (`fetcher.SandboxFetcher`)."""
+
+    loaded: list[tuple[str, str, str]]
+
+    def allowed_path(self, url: str) -> Path: ...
 
 
-def _stats(paths: Iterator[Path]) -> Iterator[str]:
-    for path in paths:
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        yield f"{path}\t{st.st_size}\t{st.st_mtime_ns}"
+def _sources() -> str | None:
+    """A hash of the code that lays out and measures, read once, at import: the code
+    that runs is the code imported, whatever happens to the files later."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    try:
+        for name in CODE:
+            h.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
+    except OSError:
+        return None  # no sources (a frozen build): no cache
+    return h.hexdigest()
 
 
-def _files_under(folder: Path) -> Iterator[Path]:
-    if folder.is_file():
-        yield folder
-        return
-    for root, dirs, files in os.walk(folder, followlinks=True):
-        dirs.sort()
-        for name in sorted(files):
-            yield Path(root) / name
+_SOURCES = _sources()
 
 
-def _loaded_libraries() -> Iterator[Path]:
-    """The text libraries mapped into this process (Linux), in name order."""
+def _stat(path: str | Path) -> str:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"{path}\tmissing"
+    return f"{path}\t{st.st_size}\t{st.st_mtime_ns}\t{st.st_ctime_ns}\t{st.st_ino}"
+
+
+def _fontconfig() -> Iterator[tuple[str, str]]:
+    """(label, text) for each configuration file fontconfig reads (its content) and each
+    font file it lists (its stat), in a fixed order: a fresh configuration, as the
+    next layout's (WeasyPrint loads one for every document)."""
+    from weasyprint.text.ffi import ffi, fontconfig
+
+    config = ffi.gc(fontconfig.FcInitLoadConfigAndFonts(), fontconfig.FcConfigDestroy)
+    if config == ffi.NULL:
+        raise OSError("fontconfig could not load its configuration")
+    files = fontconfig.FcConfigGetConfigFiles(config)
+    configs = []
+    while (name := fontconfig.FcStrListNext(files)) != ffi.NULL:
+        configs.append(ffi.string(name).decode("utf-8", "surrogateescape"))
+    for name in sorted(configs):
+        path = Path(name)
+        yield "config", f"{name}\t" + (hashlib.sha256(path.read_bytes()).hexdigest()
+                                       if path.is_file() else _stat(path))
+    fonts = fontconfig.FcConfigGetFonts(config, fontconfig.FcSetSystem)
+    found = set()
+    value = ffi.new("FcChar8 **")
+    for i in range(fonts.nfont if fonts != ffi.NULL else 0):
+        if fontconfig.FcPatternGetString(fonts.fonts[i], b"file", 0, value) == 0:
+            found.add(ffi.string(value[0]).decode("utf-8", "surrogateescape"))
+    for name in sorted(found):
+        yield "font", _stat(name)
+
+
+def _libraries() -> Iterator[str]:
+    """The shared libraries mapped into this process (Linux), in name order."""
     try:
         maps = Path("/proc/self/maps").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return
-    found = {line.split(None, 5)[5].strip() for line in maps.splitlines()
-             if len(line.split(None, 5)) == 6}
+    found = set()
+    for line in maps.splitlines():
+        fields = line.split(None, 5)
+        if len(fields) == 6 and ".so" in Path(fields[5].strip()).name:
+            found.add(fields[5].strip())
     for path in sorted(found):
-        if Path(path).name.startswith(LIBRARIES):
-            yield Path(path)
+        yield _stat(path)
 
 
-@functools.lru_cache(maxsize=1)
+def _package_files(package: str, patterns: Sequence[str]) -> Iterator[str]:
+    spec = util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return
+    for folder in spec.submodule_search_locations:
+        for pattern in patterns:
+            for path in sorted(Path(folder).glob(pattern)):
+                yield _stat(path)
+
+
 def environment() -> str:
-    """A hash of what, besides its HTML and the files it loads, a layout depends on."""
+    """A hash of what, besides its HTML and the files it loads, a layout depends on.
+    Raises (OSError, RuntimeError, ...) where it cannot be formed."""
     from weasyprint.text.ffi import pango
 
+    if _SOURCES is None:
+        raise OSError("the layout code's sources cannot be read")
     h = hashlib.sha256()
 
     def feed(label: str, text: str) -> None:
         h.update(f"{label}\0{text}\0".encode("utf-8", "surrogateescape"))
 
     feed("format", str(FORMAT))
-    feed("options", OPTIONS)
+    feed("code", _SOURCES)
     feed("python", sys.version)
     for package in PACKAGES:
         try:
             feed(package, metadata.version(package))
         except metadata.PackageNotFoundError:
             feed(package, "absent")
+    for name in VARIABLES:
+        feed(name, os.environ.get(name, "\x00unset"))
     feed("pango", str(pango.pango_version()))
-    for line in _stats(_loaded_libraries()):
+    for line in _libraries():
         feed("library", line)
-    for folder in _font_folders():
-        for line in _stats(_files_under(folder)):
-            feed("font", line)
-    here = Path(__file__).resolve().parent
-    for module in ("paginate.py", "layout_cache.py"):
-        feed(module, hashlib.sha256((here / module).read_bytes()).hexdigest())
+    for label, text in _fontconfig():
+        feed(label, text)
+    for line in _package_files("weasyprint", ("css/*.css", "*.css")):
+        feed("stylesheet", line)
+    for line in _package_files("pyphen", ("dictionaries/*",)):
+        feed("dictionary", line)
     return h.hexdigest()
 
 
@@ -132,23 +180,22 @@ def _sha256(data: bytes) -> str:
 class LayoutCache:
     """Measurements of stretch documents, by key, in one folder.
 
-    `loaded` is the list the fetcher of the layouts appends (path, sha256 of the bytes)
-    to for every file it loads; the files a layout loaded are those appended while it
-    ran. `measure` is what `paginate.render` takes.
+    `environment` is `environment()` as it is for this PDF. The files a layout loaded
+    are those `fetcher` recorded while it ran; `measure` is what `paginate.render` takes.
     """
 
-    def __init__(self, folder: Path, base_url: str, loaded: list[tuple[str, str]],
-                 environment: Callable[[], str] = environment) -> None:
+    def __init__(self, folder: Path, base_url: str, fetcher: Fetcher,
+                 environment: str) -> None:
         self.folder = Path(folder)
         self.base_url = base_url
-        self.loaded = loaded
-        self._environment = environment
+        self.fetcher = fetcher
+        self.environment = environment
         self.hits = 0
         self.misses = 0
 
     def key(self, part: str) -> str:
         h = hashlib.sha256()
-        for text in (self._environment(), self.base_url, part):
+        for text in (self.environment, self.base_url, part):
             h.update(text.encode("utf-8", "surrogatepass"))
             h.update(b"\0")
         return h.hexdigest()
@@ -163,10 +210,23 @@ class LayoutCache:
             self.hits += 1
             return found
         self.misses += 1
-        mark = len(self.loaded)
-        value = compute()
-        self._write(key, dict(self.loaded[mark:]), value)
+        mark = len(self.fetcher.loaded)
+        value = compute()  # a layout that raises stores nothing
+        self._write(key, self.fetcher.loaded[mark:], value)
         return value
+
+    def _same_files(self, files: Iterable[Any]) -> bool:
+        """Whether each URL still names the same real file, with the same bytes."""
+        from weasyprint.urls import FatalURLFetchingError  # RefusedURL's base
+
+        for url, real, digest in files:
+            try:
+                path = self.fetcher.allowed_path(str(url))
+            except FatalURLFetchingError:  # refused now: a fresh layout will say why
+                return False
+            if str(path) != real or _sha256(path.read_bytes()) != digest:
+                return False
+        return True
 
     def _read(self, key: str) -> Measured | None:
         try:
@@ -177,15 +237,14 @@ class LayoutCache:
                         "sha256": _sha256(body.encode("utf-8"))}:
                 return None
             entry: Any = json.loads(body)
-            for path, digest in entry["files"].items():
-                if _sha256(Path(path).read_bytes()) != digest:
-                    return None
+            if not self._same_files(entry["files"]):
+                return None
             return Measured.from_json(entry["measured"])
-        except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
-            return None  # missing, unreadable or damaged: lay it out afresh
+        except Exception:  # noqa: BLE001  (missing, unreadable, damaged: lay it out afresh)
+            return None
 
-    def _write(self, key: str, files: dict[str, str], value: Measured) -> None:
-        body = json.dumps({"files": files, "measured": value.to_json()},
+    def _write(self, key: str, files: Sequence[tuple[str, str, str]], value: Measured) -> None:
+        body = json.dumps({"files": [list(f) for f in files], "measured": value.to_json()},
                           separators=(",", ":"))
         head = json.dumps({"format": FORMAT, "kind": KIND, "key": key,
                            "sha256": _sha256(body.encode("utf-8"))})
@@ -194,3 +253,13 @@ class LayoutCache:
             write_text_atomic(self.path(key), head + "\n" + body)
         except OSError:
             pass  # a read-only checkout still builds, only slower
+
+
+def for_pdf(folder: Path | None, base_url: str, fetcher: Fetcher) -> LayoutCache | None:
+    """The cache for one PDF, or None (no folder, or the key cannot be formed here)."""
+    if folder is None:
+        return None
+    try:
+        return LayoutCache(folder, base_url, fetcher, environment())
+    except Exception:  # noqa: BLE001  (no home folder, no fontconfig, ...: only time lost)
+        return None

@@ -292,9 +292,10 @@ def render_pdf(html: str, base_url: Path = TEMPLATES_DIR, published: str | None 
     base = str(Path(base_url).resolve()) + "/"
     measure = None
     if layout_cache is not None:
-        from bulletin.layout_cache import LayoutCache
+        from bulletin.layout_cache import for_pdf
 
-        measure = LayoutCache(layout_cache, base, fetcher.loaded).measure
+        store = for_pdf(layout_cache, base, fetcher)
+        measure = store.measure if store is not None else None
     with _weasyprint_log() as log, _fewer_collections():
         try:
             doc = paginate.render(lambda h: weasyprint.HTML(

@@ -21,7 +21,7 @@ from tests.test_paginate import _chapter, _doc, _para, _table
 
 weasyprint = pytest.importorskip("weasyprint")
 
-from bulletin.fetcher import SandboxFetcher  # noqa: E402  (needs weasyprint)
+from bulletin.fetcher import RefusedURL, SandboxFetcher  # noqa: E402  (needs weasyprint)
 
 
 class Setup:
@@ -41,9 +41,10 @@ class Setup:
         return weasyprint.HTML(string=html, base_url=str(self.assets) + "/",
                                url_fetcher=self.fetcher).render(presentational_hints=True)
 
-    def store(self, environment: str = "here") -> layout_cache.LayoutCache:
-        return layout_cache.LayoutCache(self.folder, str(self.assets) + "/",
-                                        self.fetcher.loaded, lambda: environment)
+    def store(self, environment: str = "here", base: str | None = None,
+              ) -> layout_cache.LayoutCache:
+        return layout_cache.LayoutCache(self.folder, base or str(self.assets) + "/",
+                                        self.fetcher, environment)
 
     def render(self, html: str, store: layout_cache.LayoutCache | None) -> list[str]:
         self.calls.clear()
@@ -117,35 +118,115 @@ def test_a_folder_that_cannot_be_written_only_costs_time(tmp_path: Path,
     assert setup.render(_bulletin(), setup.store()) == plain
 
 
-def test_measurements_read_back_exactly() -> None:
+def test_a_stylesheet_link_pointed_elsewhere_is_laid_out_afresh(tmp_path: Path,
+                                                                 plain: list[str]) -> None:
+    """The file a URL names is checked, not only the file it named last time: the old
+    one is still there, unchanged."""
+    setup = Setup(tmp_path)
+    real = setup.assets / "print.css"
+    (setup.assets / "theme.css").write_bytes(real.read_bytes())
+    real.rename(setup.assets / "normal.css")
+    real.symlink_to("normal.css")
+    setup.render(_bulletin(), setup.store())
+    real.unlink()
+    real.symlink_to("theme.css")
+    store = setup.store()
+    assert setup.render(_bulletin(), store) == plain
+    assert store.hits == 0
+
+
+def test_a_file_gone_since_is_laid_out_afresh(tmp_path: Path) -> None:
+    setup = Setup(tmp_path)
+    setup.render(_bulletin(), setup.store())
+    (setup.assets / "print.css").rename(setup.assets / "elsewhere.css")
+    store = setup.store()
+    with pytest.raises(RefusedURL, match="print.css"):  # by the fresh layout, as ever
+        setup.render(_bulletin(), store)
+    assert store.hits == 0
+
+
+def test_another_base_url_is_another_key(tmp_path: Path, plain: list[str]) -> None:
+    setup = Setup(tmp_path)
+    setup.render(_bulletin(), setup.store())
+    store = setup.store(base=str(setup.assets) + "/./")
+    assert setup.render(_bulletin(), store) == plain
+    assert store.hits == 0
+
+
+def test_a_layout_that_fails_stores_nothing(tmp_path: Path) -> None:
+    setup = Setup(tmp_path)
+    store = setup.store()
+
+    def fails() -> Measured:
+        raise RuntimeError("no layout")
+
+    with pytest.raises(RuntimeError):
+        store.measure("<html></html>", fails)
+    assert not setup.folder.exists() or not list(setup.folder.iterdir())
+
+
+def test_without_an_environment_the_pdf_is_made_without_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> str:
+        raise RuntimeError("Could not determine home directory.")
+
+    setup = Setup(tmp_path)
+    monkeypatch.setattr(layout_cache, "environment", no_home)
+    assert layout_cache.for_pdf(setup.folder, "file:///x/", setup.fetcher) is None
+    assert layout_cache.for_pdf(None, "file:///x/", setup.fetcher) is None
+    monkeypatch.undo()
+    made = layout_cache.for_pdf(setup.folder, "file:///x/", setup.fetcher)
+    assert made is not None and made.environment == layout_cache.environment()
+
+
+def test_real_measurements_read_back_exactly(plain: list[str]) -> None:
+    doc = _layout_plain(plain[0])
+    shorts = [False] * plain[0].count('data-stretch="')
+    for value in (paginate._measure(doc, shorts), paginate._measure(doc, [*shorts, True])):
+        assert Measured.from_json(json.loads(json.dumps(value.to_json()))) == value
+    assert paginate._measure(doc, shorts).breaks  # the table breaks: every field is filled
+    assert paginate._measure(doc, [*shorts, True]).unsure
+
+
+def _layout_plain(html: str) -> Any:
+    return weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR) + "/").render(
+        presentational_hints=True)
+
+
+def test_measurements_with_infinite_room_read_back_exactly() -> None:
     value = Measured(((56.7, 60.1, 481.89, 700.0),), "", {"t1": [12, 30]},
                      [0.1 + 0.2, -math.inf, 3.0], {"t1": {0: 0, 12: 1, 30: 2}},
                      {"t1": 17.333333333333332})
     assert Measured.from_json(json.loads(json.dumps(value.to_json()))) == value
 
 
-def test_the_environment_takes_in_every_font_file(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    fonts = tmp_path / "fonts"
-    (fonts / "truetype").mkdir(parents=True)
-    font = fonts / "truetype" / "Some-Regular.ttf"
-    font.write_bytes(b"glyphs")
-    monkeypatch.setattr(layout_cache, "_font_folders", lambda: [fonts])
+def test_the_environment_follows_fontconfig(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """What fontconfig reads is in the environment: its configuration files, by content,
+    and the fonts in the folders they name, whatever those are."""
+    fonts = tmp_path / "somewhere" / "fonts"
+    fonts.mkdir(parents=True)
+    source = next(p for p in Path("/usr/share/fonts").rglob("*.ttf")) \
+        if Path("/usr/share/fonts").is_dir() else None
+    if source is None:
+        pytest.skip("no TrueType font on this system to copy")
+    conf = tmp_path / "fonts.conf"
 
-    def fresh() -> str:
-        layout_cache.environment.cache_clear()
-        return layout_cache.environment()
+    def configure(extra: str) -> None:
+        conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n'
+                        f"<fontconfig><dir>{fonts}</dir>{extra}"
+                        f"<cachedir>{tmp_path / 'fc-cache'}</cachedir></fontconfig>\n",
+                        encoding="utf-8")
 
-    try:
-        before = fresh()
-        assert fresh() == before
-        font.write_bytes(b"other glyphs")
-        changed = fresh()
-        (fonts / "truetype" / "Some-Bold.ttf").write_bytes(b"bold")
-        added = fresh()
-    finally:
-        layout_cache.environment.cache_clear()
-    assert len({before, changed, added}) == 3
+    monkeypatch.setenv("FONTCONFIG_FILE", str(conf))
+    configure("")
+    empty = layout_cache.environment()
+    assert layout_cache.environment() == empty
+    shutil.copy(source, fonts / "Copied.ttf")
+    one_font = layout_cache.environment()
+    configure("<!-- a rule changed -->")
+    changed_rule = layout_cache.environment()
+    assert len({empty, one_font, changed_rule}) == 3
 
 
 # -- in a build ------------------------------------------------------------------------------
