@@ -95,11 +95,16 @@ class Design:
 
     @cached_property
     def spread(self) -> np.ndarray:
-        """Standard deviation of every column, x.std(axis=0). A model's columns are a
-        column-major copy of some of these, whose standard deviations numpy sums
-        column by column just as here (the same bits), so selection computes them once
-        per design rather than once per fit."""
+        """Standard deviation of every column, x.std(axis=0)."""
         return self.x.std(axis=0)
+
+    def spread_of(self, cols: np.ndarray) -> np.ndarray | None:
+        """x[:, cols].std(axis=0), the spread of a model's columns, taken from `spread`
+        (computed once per design rather than once per fit), or None where that would
+        not give the same bits. A column-major design (as `encode` and `take` make) has
+        column-major copies of its columns, and numpy sums each column of those just as
+        of the whole; a row-major one's copies may be laid out otherwise."""
+        return self.spread[cols] if self.x.flags.f_contiguous else None
 
     def columns(self, variables: Sequence[str]) -> np.ndarray:
         """Constant plus the columns of `variables`, in that order."""

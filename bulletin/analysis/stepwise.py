@@ -265,7 +265,7 @@ class _Selector:
             alternatives: Sequence[np.ndarray] = ()) -> Fit:
         cols = self.design.columns(variables)
         fit = newton(self.design.x[:, cols], self.design.y, start, alternatives=alternatives,
-                     spread=self.design.spread[cols])
+                     spread=self.design.spread_of(cols))
         if not fit.converged:
             self.converged = False
             for note in fit_notes(self.design, variables, fit):
