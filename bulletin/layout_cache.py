@@ -27,17 +27,20 @@ every build, catches a break the stored measurements missed, but not a "(continu
 split they put where none was needed. The environment is taken afresh for every PDF (a
 long-running preview sees a font installed meanwhile). Entries are written whole or not
 at all and carry a checksum; one that does not read back, or whose checksum, key or
-files disagree, is laid out afresh (and stored again), never trusted. Whatever stops the
+files disagree, is laid out afresh (and stored again), never trusted. The folder keeps
+the `KEEP` entries used last (every edit of a table chapter makes one). Whatever stops the
 key from being formed leaves the cache out of that PDF: it only ever saves time.
 `bulletin build --no-cache` neither reads nor writes it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import metadata, util
 from pathlib import Path
@@ -48,6 +51,8 @@ from bulletin.paginate import Measured
 
 FORMAT = 2  # bump when the layout of an entry changes
 KIND = "layout"
+KEEP = 200  # entries kept, the most recently used: a few editions' table chapters, often over
+STALE = 3600.0  # seconds after which a write's leftover temporary file is removed
 PACKAGES = ("weasyprint", "pydyf", "tinycss2", "cssselect2", "tinyhtml5", "fonttools",
             "pillow", "pyphen")
 VARIABLES = ("LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "PANGO_LANGUAGE",
@@ -208,6 +213,8 @@ class LayoutCache:
         found = self._read(key)
         if found is not None:
             self.hits += 1
+            with contextlib.suppress(OSError):
+                os.utime(self.path(key))  # used: kept longest when the folder is pruned
             return found
         self.misses += 1
         mark = len(self.fetcher.loaded)
@@ -252,7 +259,24 @@ class LayoutCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             write_text_atomic(self.path(key), head + "\n" + body)
         except OSError:
-            pass  # a read-only checkout still builds, only slower
+            return  # a read-only checkout still builds, only slower
+        self._prune()
+
+    def _prune(self) -> None:
+        """Keeps the `KEEP` entries used last, and removes what an interrupted write
+        left behind: every edit of a table chapter makes an entry."""
+        now = time.time()
+        entries = []
+        for path in self.folder.iterdir():
+            with contextlib.suppress(OSError):
+                if path.name.endswith(f".{KIND}.json"):
+                    entries.append((path.stat().st_mtime_ns, path.name, path))
+                elif path.name.startswith(".") and path.name.endswith(".tmp") and \
+                        now - path.stat().st_mtime > STALE:
+                    path.unlink()
+        for *_, path in sorted(entries)[:-KEEP]:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def for_pdf(folder: Path | None, base_url: str, fetcher: Fetcher) -> LayoutCache | None:

@@ -118,6 +118,31 @@ def test_a_folder_that_cannot_be_written_only_costs_time(tmp_path: Path,
     assert setup.render(_bulletin(), setup.store()) == plain
 
 
+def test_the_entries_used_last_are_kept(tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(layout_cache, "KEEP", 2)
+    setup = Setup(tmp_path)
+    store = setup.store()
+    setup.folder.mkdir()
+    leftover = setup.folder / ".x.layout.json.abc.tmp"
+    leftover.write_text("half", encoding="utf-8")
+    os.utime(leftover, (1, 1))
+    fresh = setup.folder / ".y.layout.json.def.tmp"  # a write under way elsewhere
+    fresh.write_text("half", encoding="utf-8")
+
+    def value(n: int) -> Measured:
+        return Measured(((0.0, 0.0, float(n), 1.0),))
+
+    for n, part in enumerate(("<p>a</p>", "<p>b</p>")):
+        store.measure(part, lambda n=n: value(n))
+        os.utime(store.path(store.key(part)), ns=(n * 10**9, n * 10**9))
+    assert store.measure("<p>a</p>", lambda: value(9)) == value(0)  # a hit: now used last
+    store.measure("<p>c</p>", lambda: value(2))
+    kept = {p.name for p in setup.folder.iterdir()}
+    assert kept == {store.path(store.key(p)).name for p in ("<p>a</p>", "<p>c</p>")} | \
+        {fresh.name}
+
+
 def test_a_stylesheet_link_pointed_elsewhere_is_laid_out_afresh(tmp_path: Path,
                                                                  plain: list[str]) -> None:
     """The file a URL names is checked, not only the file it named last time: the old
