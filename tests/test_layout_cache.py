@@ -266,7 +266,9 @@ def _build(out: Path, cache: Path, *extra: str) -> None:
 
 
 def _entries(cache: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_mtime_ns for p in (cache / "layout").glob("*.layout.json")}
+    """Entry -> its inode: a hit leaves the file (only its time is touched), a write
+    replaces it with a new one."""
+    return {p.name: p.stat().st_ino for p in (cache / "layout").glob("*.layout.json")}
 
 
 @pytest.mark.slow
