@@ -78,8 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--formats", default="pdf,html,csv,numbers", metavar="LIST",
                    help="comma-separated outputs to make, from pdf, html, csv, numbers")
     b.add_argument("--no-cache", action="store_true",
-                   help="load and analyse afresh instead of reusing the stored results "
-                   "(build/.cache) of unchanged data, settings and code")
+                   help="load, analyse and lay out afresh instead of reusing the stored "
+                   "results (build/.cache) of unchanged data, settings and code, and the "
+                   "stored layouts of unchanged table chapters")
     b.add_argument("--profile", type=Path, metavar="FILE",
                    help="also write a cProfile of the build to FILE (read it with "
                    "`python -m pstats FILE`); the PDF worker process is not in it")
@@ -197,7 +198,8 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--no-open", action="store_true",
                    help="do not open the preview in a web browser")
     w.add_argument("--no-cache", action="store_true",
-                   help="analyse afresh at start instead of reusing stored results")
+                   help="analyse afresh at start, and lay out the PDF afresh, instead of "
+                   "reusing stored results")
     w.add_argument("--templates", type=Path, default=None, metavar="DIR",
                    help="another templates folder to watch and render (testing); "
                    "default: templates/")
