@@ -36,6 +36,7 @@ key from being formed leaves the cache out of that PDF: it only ever saves time.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -47,7 +48,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bulletin.atomic import write_text_atomic
-from bulletin.paginate import Measured
+from bulletin.paginate import Job, Measured
 
 FORMAT = 2  # bump when the layout of an entry changes
 KIND = "layout"
@@ -178,6 +179,13 @@ def environment() -> str:
     return h.hexdigest()
 
 
+Run = Callable[[list[Callable[[], Any]]], list[Any]]
+
+
+def _one_by_one(jobs: list[Callable[[], Any]]) -> list[Any]:
+    return [job() for job in jobs]
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -186,12 +194,14 @@ class LayoutCache:
     """Measurements of stretch documents, by key, in one folder.
 
     `environment` is `environment()` as it is for this PDF. The files a layout loaded
-    are those `fetcher` recorded while it ran; `measure` is what `paginate.render` takes.
+    are those `fetcher` recorded while it ran; `measure` is what `paginate.render` takes,
+    and `run` runs the layouts it has to make (`forked.run` lays them out side by side).
     """
 
-    def __init__(self, folder: Path, base_url: str, fetcher: Fetcher,
-                 environment: str) -> None:
+    def __init__(self, folder: Path, base_url: str, fetcher: Fetcher, environment: str,
+                 run: Run = _one_by_one) -> None:
         self.folder = Path(folder)
+        self.run = run
         self.base_url = base_url
         self.fetcher = fetcher
         self.environment = environment
@@ -208,19 +218,30 @@ class LayoutCache:
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.{KIND}.json"
 
-    def measure(self, part: str, compute: Callable[[], Measured]) -> Measured:
-        key = self.key(part)
-        found = self._read(key)
-        if found is not None:
-            self.hits += 1
-            with contextlib.suppress(OSError):
-                os.utime(self.path(key))  # used: kept longest when the folder is pruned
-            return found
-        self.misses += 1
+    def measure(self, jobs: Sequence[Job]) -> list[Measured]:
+        """`paginate`'s measure: each stretch document's measurements from the store,
+        or laid out (by `run`, which may run them side by side) and stored."""
+        keys = [self.key(part) for part, _ in jobs]
+        found = [self._read(key) for key in keys]
+        for key, value in zip(keys, found, strict=True):
+            if value is not None:
+                self.hits += 1
+                with contextlib.suppress(OSError):
+                    os.utime(self.path(key))  # used: kept longest when the folder is pruned
+        todo = [n for n, value in enumerate(found) if value is None]
+        self.misses += len(todo)
+        made = self.run([functools.partial(self._tracked, jobs[n][1]) for n in todo])
+        for n, (value, files) in zip(todo, made, strict=True):
+            self._write(keys[n], files, value)  # a layout that raised stored nothing
+            found[n] = value
+        return [value for value in found if value is not None]
+
+    def _tracked(self, compute: Callable[[], Measured],
+                 ) -> tuple[Measured, list[tuple[str, str, str]]]:
+        """A layout's measurements and the files it loaded (wherever it runs)."""
         mark = len(self.fetcher.loaded)
-        value = compute()  # a layout that raises stores nothing
-        self._write(key, self.fetcher.loaded[mark:], value)
-        return value
+        value = compute()
+        return value, self.fetcher.loaded[mark:]
 
     def _same_files(self, files: Iterable[Any]) -> bool:
         """Whether each URL still names the same real file, with the same bytes."""
@@ -279,11 +300,12 @@ class LayoutCache:
                 path.unlink()
 
 
-def for_pdf(folder: Path | None, base_url: str, fetcher: Fetcher) -> LayoutCache | None:
+def for_pdf(folder: Path | None, base_url: str, fetcher: Fetcher,
+            run: Run = _one_by_one) -> LayoutCache | None:
     """The cache for one PDF, or None (no folder, or the key cannot be formed here)."""
     if folder is None:
         return None
     try:
-        return LayoutCache(folder, base_url, fetcher, environment())
+        return LayoutCache(folder, base_url, fetcher, environment(), run)
     except Exception:  # noqa: BLE001  (no home folder, no fontconfig, ...: only time lost)
         return None

@@ -32,7 +32,10 @@ the demonstration edition takes one whole layout instead of three. A document wh
 tables all fit pays for its table stretches once more than it would have. What the rounds
 need from a layout of stretches is measured into a plain value (`Measured`), so that a
 build can keep it (`bulletin.layout_cache`): a rebuild whose table chapters are
-unchanged then lays out only the whole document.
+unchanged then lays out only the whole document. For the same reason a round's
+stretches can be laid out as two documents at once, one in another process
+(`bulletin.forked`, in the build's PDF worker): they lay out alone as together, so the
+breaks found are the same, in the time of the longer.
 
 The stretches laid out alone stand for the same stretches in the whole document only if
 their pages are alike: a stretch document starts on a first, right-hand page wherever
@@ -108,30 +111,38 @@ class Measured:
                    {str(k): float(v) for k, v in body["rooms"].items()})
 
 
-# measure(stretch document's HTML, compute) -> its measurements: `compute` lays the
-# document out and measures it; a store may answer instead (`bulletin.layout_cache`)
-Measure = Callable[[str, Callable[[], Measured]], Measured]
+# A stretch document to measure: its HTML, and `compute`, which lays it out and measures it.
+Job = tuple[str, Callable[[], Measured]]
+# measure(jobs) -> their measurements, in order. The plain one runs each job's compute; a
+# store may answer some from what it keeps (`bulletin.layout_cache`), and a build may run
+# them side by side (`bulletin.forked`).
+Measure = Callable[[Sequence[Job]], list[Measured]]
 
 
-def _direct(part: str, compute: Callable[[], Measured]) -> Measured:
-    return compute()
+def each(jobs: Sequence[Job]) -> list[Measured]:
+    """Every job's compute, one after another."""
+    return [compute() for _, compute in jobs]
 
 
 class _Unsure(Exception):
     """The HTML or a layout is not what the shortcut relies on: take every round in full."""
 
 
-def render(layout: Callable[[str], Any], html: str, measure: Measure | None = None) -> Any:
+def render(layout: Callable[[str], Any], html: str, measure: Measure | None = None,
+           documents: int = 1) -> Any:
     """The laid-out document (WeasyPrint's `Document`) with continued captions.
 
-    `measure` may answer for the first rounds' layouts of stretches from a store (see
-    `_alone`); the layout of the whole document, and its check, are always made."""
+    A round's stretches are laid out as up to `documents` stretch documents (more can be
+    laid out side by side; the breaks found are the same), and `measure` may answer for
+    those layouts from a store or run them side by side (see `_alone`); the layout of
+    the whole document, and its check, are always made here."""
     original = html
     try:
         starts = _table_stretches(html)
         if not starts:
             return layout(html)
-        html, changed_in, frames = _plan(layout, html, starts, measure or _direct)
+        html, changed_in, frames = _plan(layout, html, starts, measure or each,
+                                          documents)
     except _Unsure:
         return _every_round(layout, original, layout(original))
     doc = layout(html)
@@ -173,13 +184,14 @@ def _every_round(layout: Callable[[str], Any], html: str, doc: Any) -> Any:
 
 
 def _plan(layout: Callable[[str], Any], html: str, starts: Sequence[int],
-          measure: Measure) -> tuple[str, dict[str, int], set[tuple[float, ...]]]:
+          measure: Measure, documents: int = 1,
+          ) -> tuple[str, dict[str, int], set[tuple[float, ...]]]:
     """The HTML the rounds lead to, from layouts of the stretches at `starts` (those
     holding a table), with the round in which each table part's stretch last changed and
     the frames of the pages laid out."""
     changed_in: dict[str, int] = {}
     frames: set[tuple[float, ...]] = set()
-    found = _alone(layout, html, starts, frames, measure)
+    found = _alone(layout, html, starts, frames, measure, documents)
     for rnd in range(1, ROUNDS + 1):
         breaks = {key: rows for item in found for key, rows in item.breaks.items()}
         if not breaks:
@@ -191,23 +203,50 @@ def _plan(layout: Callable[[str], Any], html: str, starts: Sequence[int],
         html, found = new, []
         if rnd == ROUNDS or not risky:
             break
-        found = _alone(layout, html, sorted(risky), frames, measure)
+        found = _alone(layout, html, sorted(risky), frames, measure, documents)
     return html, changed_in, frames
 
 
 def _alone(layout: Callable[[str], Any], html: str, starts: Sequence[int],
-           frames: set[tuple[float, ...]], measure: Measure = _direct) -> list[Measured]:
-    """The stretches at `starts` laid out as one document and measured: [what the
-    rounds need of that layout] if any table breaks, else []. `measure` may give the
-    measurements of that very document from a store instead of laying it out."""
-    part, shorts = _stretches_html(html, starts)
-    found = measure(part, lambda: _measure(layout(part), shorts))
-    frames.update(found.frames)
-    if len(frames) > 1:
-        raise _Unsure("the stretches are laid out on pages of more than one frame")
-    if found.unsure:
-        raise _Unsure(found.unsure)
-    return [found] if found.breaks else []
+           frames: set[tuple[float, ...]], measure: Measure = each, documents: int = 1,
+           ) -> list[Measured]:
+    """The stretches at `starts` laid out as up to `documents` documents and measured:
+    what the rounds need of each layout in which a table breaks. `measure` may give the
+    measurements of those very documents from a store instead of laying them out."""
+    jobs: list[Job] = []
+    for group in _groups(html, starts, documents):
+        part, shorts = _stretches_html(html, group)
+        jobs.append((part, functools.partial(_lay_out, layout, part, shorts)))
+    out = []
+    for found in measure(jobs):
+        frames.update(found.frames)
+        if len(frames) > 1:
+            raise _Unsure("the stretches are laid out on pages of more than one frame")
+        if found.unsure:
+            raise _Unsure(found.unsure)
+        if found.breaks:
+            out.append(found)
+    return out
+
+
+def _groups(html: str, starts: Sequence[int], documents: int) -> list[list[int]]:
+    """`starts` shared among up to `documents` groups of about equal length (the longest
+    stretch first, each to the group with least so far), each in document order."""
+    starts = sorted(set(starts))
+    if documents <= 1 or len(starts) <= 1:
+        return [starts]
+    size = {start: _stretch_stop(html, start)[0] - start for start in starts}
+    groups: list[list[int]] = [[] for _ in range(min(documents, len(starts)))]
+    loads = [0] * len(groups)
+    for start in sorted(starts, key=lambda s: (-size[s], s)):
+        least = loads.index(min(loads))
+        groups[least].append(start)
+        loads[least] += size[start]
+    return [sorted(group) for group in groups]
+
+
+def _lay_out(layout: Callable[[str], Any], part: str, shorts: Sequence[bool]) -> Measured:
+    return _measure(layout(part), shorts)
 
 
 def _measure(doc: Any, shorts: Sequence[bool]) -> Measured:

@@ -7,6 +7,8 @@ WeasyPrint (and the publish stage) while this process loads the data, analyses a
 renders, then lays out the print HTML as soon as it is handed over, while this process
 writes the numbers, tables and web edition. The bytes are those `publish.render_pdf`
 gives in this process (the worker calls that very function); only the timing changes.
+Once this process has handed the HTML over it mostly waits, so the worker lays out the
+table chapters' first layouts two at a time (`side_by_side`), on that core.
 
 On one core, or where processes cannot be started, the PDF is made in this process as
 before. A fault in the worker reaches the user as the same plain `BulletinError`.
@@ -57,7 +59,8 @@ def _serve(conn: Connection) -> None:
         t = time.perf_counter()
         try:
             pdf = publish.render_pdf(html, Path(base_url), published,
-                                     layout_cache=layout_cache and Path(layout_cache))
+                                     layout_cache=layout_cache and Path(layout_cache),
+                                     side_by_side=True)
         except BulletinError as exc:
             conn.send(("error", exc.report()))
         except Exception as exc:  # noqa: BLE001  (reported in the parent, never lost)

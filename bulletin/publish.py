@@ -9,6 +9,7 @@ new PDF next to an old numbers file.
 from __future__ import annotations
 
 import datetime
+import functools
 import gc
 import logging
 import os
@@ -271,36 +272,72 @@ def _fewer_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
+SIDE_BY_SIDE = 2  # stretch documents laid out at once in the PDF worker
+
+
+def _one_by_one(jobs: list[Callable[[], Any]]) -> list[Any]:
+    return [job() for job in jobs]
+
+
+def _measure_with(run: Callable[[list[Callable[[], Any]]], list[Any]]) -> Any:
+    """`paginate`'s measure, laying out every stretch document by `run`."""
+    return lambda jobs: run([compute for _, compute in jobs])
+
+
+def _logged(log: _Collect, job: Callable[[], Any]) -> tuple[Any, list[tuple[int, str]], int]:
+    mark = len(log.records)
+    value = job()
+    return value, [(r.levelno, r.getMessage()) for r in log.records[mark:]], os.getpid()
+
+
+def _side_by_side(log: _Collect, jobs: list[Callable[[], Any]]) -> list[Any]:
+    """`forked.run`, bringing back what WeasyPrint logged in the other processes, so
+    that a message there fails the build or is shown as one here would be."""
+    from bulletin import forked
+
+    out = []
+    for value, records, pid in forked.run([functools.partial(_logged, log, job)
+                                           for job in jobs]):
+        if pid != os.getpid():
+            log.records.extend(logging.makeLogRecord(
+                {"name": "weasyprint", "levelno": level, "levelname":
+                 logging.getLevelName(level), "msg": message}) for level, message in records)
+        out.append(value)
+    return out
+
+
 def render_pdf(html: str, base_url: Path = TEMPLATES_DIR, published: str | None = None,
                roots: Sequence[Path] | None = None, layout_cache: Path | None = None,
-               ) -> bytes:
+               side_by_side: bool = False) -> bytes:
     """The tagged (PDF/UA-1) PDF of `html`, loading only what the sandbox allows.
 
     `published` (YYYY-MM-DD) becomes the PDF's creation and modification date, so that
     the same inputs give the same bytes. A refused load or any error WeasyPrint logs
     fails the build; warnings are passed on to stderr. With `layout_cache` (a folder),
-    the pagination's first layouts are kept there and reused (`bulletin.layout_cache`):
-    the same bytes, sooner.
+    the pagination's first layouts are kept there and reused (`bulletin.layout_cache`);
+    with `side_by_side` (the build's PDF worker: a process of its own, with a core to
+    spare) they are laid out as two documents at once (`bulletin.forked`). The same
+    bytes either way, sooner.
     """
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
-    from bulletin import paginate, pdfua
+    from bulletin import forked, paginate, pdfua
     from bulletin.fetcher import DEFAULT_ROOTS, RefusedURL, SandboxFetcher
+    from bulletin.layout_cache import for_pdf
 
     fetcher = SandboxFetcher(DEFAULT_ROOTS if roots is None else roots)
     base = str(Path(base_url).resolve()) + "/"
-    measure = None
-    if layout_cache is not None:
-        from bulletin.layout_cache import for_pdf
-
-        store = for_pdf(layout_cache, base, fetcher)
-        measure = store.measure if store is not None else None
     with _weasyprint_log() as log, _fewer_collections():
+        documents, run = 1, _one_by_one
+        if side_by_side and forked.possible():
+            documents, run = SIDE_BY_SIDE, functools.partial(_side_by_side, log)
+        store = for_pdf(layout_cache, base, fetcher, run)
         try:
             doc = paginate.render(lambda h: weasyprint.HTML(
                 string=h, base_url=base, url_fetcher=fetcher,
-            ).render(presentational_hints=True), html, measure)
+            ).render(presentational_hints=True), html,
+                store.measure if store is not None else _measure_with(run), documents)
             if published:
                 doc.metadata.created = published
                 doc.metadata.modified = published

@@ -134,13 +134,36 @@ def test_the_entries_used_last_are_kept(tmp_path: Path,
         return Measured(((0.0, 0.0, float(n), 1.0),))
 
     for n, part in enumerate(("<p>a</p>", "<p>b</p>")):
-        store.measure(part, lambda n=n: value(n))
+        store.measure([(part, lambda n=n: value(n))])
         os.utime(store.path(store.key(part)), ns=(n * 10**9, n * 10**9))
-    assert store.measure("<p>a</p>", lambda: value(9)) == value(0)  # a hit: now used last
-    store.measure("<p>c</p>", lambda: value(2))
+    assert store.measure([("<p>a</p>", lambda: value(9))]) == [value(0)]  # a hit: used last
+    store.measure([("<p>c</p>", lambda: value(2))])
     kept = {p.name for p in setup.folder.iterdir()}
     assert kept == {store.path(store.key(p)).name for p in ("<p>a</p>", "<p>c</p>")} | \
         {fresh.name}
+
+
+def test_layouts_made_in_other_processes_are_stored_with_the_files_they_loaded(
+        tmp_path: Path) -> None:
+    from bulletin import forked
+
+    setup = Setup(tmp_path)
+    html = _doc(_chapter("one", _para(6), _table("1", 70)),
+                _chapter("two", _para(2), _table("2", 90)))
+    store = layout_cache.LayoutCache(setup.folder, str(setup.assets) + "/", setup.fetcher,
+                                     "here", forked.run)
+    setup.calls.clear()
+    paginate.render(setup.layout, html, store.measure, documents=2)
+    assert store.misses >= 2
+    entries = list(setup.folder.glob("*.layout.json"))
+    assert len(entries) == store.misses
+    for entry in entries:
+        body = json.loads(entry.read_text(encoding="utf-8").partition("\n")[2])
+        assert [Path(real).name for _, real, _ in body["files"]] == ["print.css"]
+    again = layout_cache.LayoutCache(setup.folder, str(setup.assets) + "/", setup.fetcher,
+                                     "here", forked.run)
+    paginate.render(setup.layout, html, again.measure, documents=2)
+    assert (again.hits, again.misses) == (store.misses, 0)
 
 
 def test_a_stylesheet_link_pointed_elsewhere_is_laid_out_afresh(tmp_path: Path,
@@ -186,7 +209,7 @@ def test_a_layout_that_fails_stores_nothing(tmp_path: Path) -> None:
         raise RuntimeError("no layout")
 
     with pytest.raises(RuntimeError):
-        store.measure("<html></html>", fails)
+        store.measure([("<html></html>", fails)])
     assert not setup.folder.exists() or not list(setup.folder.iterdir())
 
 

@@ -526,3 +526,32 @@ def test_random_documents_end_as_the_plain_loop(seed: int) -> None:
     doc = paginate.render(layouts, html)
     assert layouts.whole(html)[-1] == expected
     assert doc is layouts.done[expected]
+
+
+def test_stretches_are_shared_among_documents_of_about_equal_length() -> None:
+    html = _doc(*(_chapter(f"c{n}", _para(n % 3 + 1), _table(str(n), 10 + 30 * (n % 4)))
+                  for n in range(7)))
+    starts = paginate._table_stretches(html)
+    assert paginate._groups(html, starts, 1) == [starts]
+    groups = paginate._groups(html, starts, 3)
+    assert len(groups) == 3 and sorted(s for g in groups for s in g) == starts
+    assert all(g == sorted(g) for g in groups)
+    size = {s: paginate._stretch_stop(html, s)[0] - s for s in starts}
+    loads = [sum(size[s] for s in g) for g in groups]
+    assert max(loads) - min(loads) <= max(size.values())
+    assert paginate._groups(html, starts[:2], 3) == [[starts[0]], [starts[1]]] or \
+        paginate._groups(html, starts[:2], 3) == [[starts[1]], [starts[0]]]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_documents_end_alike_laid_out_side_by_side(seed: int) -> None:
+    """Stretches laid out as two documents, one in another process, find the same
+    breaks: the same final HTML as one document a round."""
+    from bulletin import forked
+
+    html = _random_doc(seed)
+    together, apart = Layouts(), Layouts()
+    paginate.render(together, html)
+    paginate.render(apart, html, lambda jobs: forked.run([c for _, c in jobs]), documents=2)
+    assert apart.calls[-1] == together.calls[-1]
+    assert apart.whole(html)[-1] == together.calls[-1]
