@@ -1,15 +1,18 @@
-"""Whole file or nothing: every single-file output goes through here, and the folder
-swap and lock the publisher uses."""
+"""Whole file or nothing: every single-file output goes through here, the folder swap
+and lock the publisher uses, and the checksummed entries the caches keep."""
 
 from __future__ import annotations
 
 import ctypes
 import errno
+import hashlib
+import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bulletin.errors import BulletinError
 
@@ -27,6 +30,26 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# -- cache entries ------------------------------------------------------------------------
+
+def entry_text(header: Mapping[str, Any], body: Any) -> str:
+    """A cache entry: `header` with the checksum of the body on the first line, then `body`
+    as JSON (whose floats read back exactly). `entry_body` reads it back."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return json.dumps({**header, "sha256": digest}) + "\n" + text
+
+
+def entry_body(raw: str, header: Mapping[str, Any]) -> Any:
+    """The body of an entry `entry_text` made with `header`. ValueError if its header is
+    another (another format, kind or key) or its body does not match its checksum."""
+    head, _, text = raw.partition("\n")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if json.loads(head) != {**header, "sha256": digest}:
+        raise ValueError("header does not match its body or key")
+    return json.loads(text)
 
 
 # -- folders ---------------------------------------------------------------------------

@@ -23,7 +23,6 @@ valid registry, is ignored (with a note) and computed again, never trusted.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import sys
@@ -33,7 +32,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bulletin.atomic import write_text_atomic
+from bulletin.atomic import entry_body, entry_text, write_text_atomic
 from bulletin.config import DEFAULTS_FILE, PACKAGE_DIR, PROJECT_DIR, Edition, load_previous
 from bulletin.facts import Fact, Registry
 from bulletin.figures import Figure
@@ -239,22 +238,16 @@ class AnalysisCache:
             self.log(f"cannot read {path.name} ({exc.strerror}); computing afresh")
             return None
         try:
-            head, _, body = raw.partition("\n")
-            meta = json.loads(head)
-            digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
-            if meta != {"format": FORMAT, "kind": kind, "key": key, "sha256": digest}:
-                raise ValueError("header does not match its body or key")
-            return _KINDS[kind][1](json.loads(body))
+            return _KINDS[kind][1](entry_body(raw, {"format": FORMAT, "kind": kind,
+                                                    "key": key}))
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             self.log(f"ignored a damaged entry {path.name} ({exc}); computing afresh")
             return None
 
     def _write(self, key: str, kind: str, value: Any) -> None:
-        body = json.dumps(_KINDS[kind][0](value), ensure_ascii=False, separators=(",", ":"))
-        head = json.dumps({"format": FORMAT, "kind": kind, "key": key,
-                           "sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()})
+        text = entry_text({"format": FORMAT, "kind": kind, "key": key}, _KINDS[kind][0](value))
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(self.path(key, kind), head + "\n" + body)
+            write_text_atomic(self.path(key, kind), text)
         except OSError as exc:  # a read-only checkout still builds, only slower
             self.log(f"cannot store {kind} in {self.folder} ({exc.strerror})")

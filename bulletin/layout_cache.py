@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import json
 import os
 import sys
 import time
@@ -47,8 +46,8 @@ from importlib import metadata, util
 from pathlib import Path
 from typing import Any, Protocol
 
-from bulletin.atomic import write_text_atomic
-from bulletin.paginate import Job, Measured
+from bulletin.atomic import entry_body, entry_text, write_text_atomic
+from bulletin.paginate import Job, Measure, Measured
 
 FORMAT = 2  # bump when the layout of an entry changes
 KIND = "layout"
@@ -182,7 +181,8 @@ def environment() -> str:
 Run = Callable[[list[Callable[[], Any]]], list[Any]]
 
 
-def _one_by_one(jobs: list[Callable[[], Any]]) -> list[Any]:
+def one_by_one(jobs: list[Callable[[], Any]]) -> list[Any]:
+    """The plain `Run`: every job here, one after another."""
     return [job() for job in jobs]
 
 
@@ -199,7 +199,7 @@ class LayoutCache:
     """
 
     def __init__(self, folder: Path, base_url: str, fetcher: Fetcher, environment: str,
-                 run: Run = _one_by_one) -> None:
+                 run: Run = one_by_one) -> None:
         self.folder = Path(folder)
         self.run = run
         self.base_url = base_url
@@ -258,13 +258,8 @@ class LayoutCache:
 
     def _read(self, key: str) -> Measured | None:
         try:
-            raw = self.path(key).read_text(encoding="utf-8")
-            head, _, body = raw.partition("\n")
-            meta = json.loads(head)
-            if meta != {"format": FORMAT, "kind": KIND, "key": key,
-                        "sha256": _sha256(body.encode("utf-8"))}:
-                return None
-            entry: Any = json.loads(body)
+            entry = entry_body(self.path(key).read_text(encoding="utf-8"),
+                               {"format": FORMAT, "kind": KIND, "key": key})
             if not self._same_files(entry["files"]):
                 return None
             return Measured.from_json(entry["measured"])
@@ -272,13 +267,11 @@ class LayoutCache:
             return None
 
     def _write(self, key: str, files: Sequence[tuple[str, str, str]], value: Measured) -> None:
-        body = json.dumps({"files": [list(f) for f in files], "measured": value.to_json()},
-                          separators=(",", ":"))
-        head = json.dumps({"format": FORMAT, "kind": KIND, "key": key,
-                           "sha256": _sha256(body.encode("utf-8"))})
+        text = entry_text({"format": FORMAT, "kind": KIND, "key": key},
+                          {"files": [list(f) for f in files], "measured": value.to_json()})
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(self.path(key), head + "\n" + body)
+            write_text_atomic(self.path(key), text)
         except OSError:
             return  # a read-only checkout still builds, only slower
         self._prune()
@@ -301,7 +294,7 @@ class LayoutCache:
 
 
 def for_pdf(folder: Path | None, base_url: str, fetcher: Fetcher,
-            run: Run = _one_by_one) -> LayoutCache | None:
+            run: Run = one_by_one) -> LayoutCache | None:
     """The cache for one PDF, or None (no folder, or the key cannot be formed here)."""
     if folder is None:
         return None
@@ -309,3 +302,13 @@ def for_pdf(folder: Path | None, base_url: str, fetcher: Fetcher,
         return LayoutCache(folder, base_url, fetcher, environment(), run)
     except Exception:  # noqa: BLE001  (no home folder, no fontconfig, ...: only time lost)
         return None
+
+
+def measure_for(folder: Path | None, base_url: str, fetcher: Fetcher,
+                run: Run = one_by_one) -> Measure:
+    """`paginate`'s measure for one PDF: through the store in `folder` where it can be
+    used (see `for_pdf`), else every stretch document laid out by `run`."""
+    store = for_pdf(folder, base_url, fetcher, run)
+    if store is not None:
+        return store.measure
+    return lambda jobs: run([compute for _, compute in jobs])

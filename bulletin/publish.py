@@ -275,15 +275,6 @@ def _fewer_collections() -> Iterator[None]:
 SIDE_BY_SIDE = 2  # stretch documents laid out at once in the PDF worker
 
 
-def _one_by_one(jobs: list[Callable[[], Any]]) -> list[Any]:
-    return [job() for job in jobs]
-
-
-def _measure_with(run: Callable[[list[Callable[[], Any]]], list[Any]]) -> Any:
-    """`paginate`'s measure, laying out every stretch document by `run`."""
-    return lambda jobs: run([compute for _, compute in jobs])
-
-
 def _logged(log: _Collect, job: Callable[[], Any]) -> tuple[Any, list[tuple[int, str]], int]:
     mark = len(log.records)
     value = job()
@@ -324,20 +315,19 @@ def render_pdf(html: str, base_url: Path = TEMPLATES_DIR, published: str | None 
 
     from bulletin import forked, paginate, pdfua
     from bulletin.fetcher import DEFAULT_ROOTS, RefusedURL, SandboxFetcher
-    from bulletin.layout_cache import for_pdf
+    from bulletin.layout_cache import measure_for, one_by_one
 
     fetcher = SandboxFetcher(DEFAULT_ROOTS if roots is None else roots)
     base = str(Path(base_url).resolve()) + "/"
     with _weasyprint_log() as log, _fewer_collections():
-        documents, run = 1, _one_by_one
+        documents, run = 1, one_by_one
         if side_by_side and forked.possible():
             documents, run = SIDE_BY_SIDE, functools.partial(_side_by_side, log)
-        store = for_pdf(layout_cache, base, fetcher, run)
+        measure = measure_for(layout_cache, base, fetcher, run)
         try:
             doc = paginate.render(lambda h: weasyprint.HTML(
                 string=h, base_url=base, url_fetcher=fetcher,
-            ).render(presentational_hints=True), html,
-                store.measure if store is not None else _measure_with(run), documents)
+            ).render(presentational_hints=True), html, measure, documents)
             if published:
                 doc.metadata.created = published
                 doc.metadata.modified = published
