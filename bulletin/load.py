@@ -28,6 +28,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from bulletin import plain_csv
 from bulletin.errors import BulletinError, Problem
 
 EXTENSIONS = (".csv", ".xlsx", ".sav", ".parquet")
@@ -234,6 +235,9 @@ def read_table(path: Path | str, max_mib: int = DEFAULT_MAX_MIB) -> RawTable:
     if not data.strip():
         raise BulletinError(f"{name}: the file is empty")
     if ext == ".csv":  # the bytes are let go once decoded: a large file is then held once
+        plain = _read_plain_csv(name, data)
+        if plain is not None:
+            return plain
         text, problems = _decode(name, data)
         del data
         return _read_csv(path, text, problems)
@@ -368,19 +372,14 @@ def _read_csv(path: Path, text: str, problems: list[DataProblem]) -> RawTable:
     start = 0  # skip leading comments ("# SYNTHETIC ...") and blank lines
     head = ""
     for line in source:
-        if line.strip() and not line.lstrip().startswith("#"):
+        if _is_header(line):
             head = line
             break
         start += 1
     if not head:
         raise BulletinError(f"{name}: the file has no header and no data "
                             "(only blank or # comment lines)")
-    delimiter = ","
-    if "," not in head:
-        counts = {d: head.count(d) for d in ("\t", ";")}
-        best = max(counts, key=lambda d: counts[d])
-        if counts[best]:
-            delimiter = best
+    delimiter = _delimiter(head)
 
     def lines() -> Iterator[str]:
         yield head
@@ -412,6 +411,60 @@ def _read_csv(path: Path, text: str, problems: list[DataProblem]) -> RawTable:
     return assembler.finish()
 
 
+def _read_plain_csv(name: str, data: bytes) -> RawTable | None:
+    """A UTF-8 file whose body `plain_csv` can parse, read that quick way; None for any
+    other file, which the csv module then reads and words the faults of. The header is
+    found and read as `_read_csv` does; its line must be plain too."""
+    if (data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+            or _looks_like(data) is not None or _binary(data[:8192])):
+        return None
+    offset = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    start = 0
+    while True:
+        end = data.find(b"\n", offset)
+        if end < 0:  # no data below the header, or no header: the csv module says so
+            return None
+        raw, offset = data[offset:end + 1], end + 1
+        if _NOT_PLAIN_HEAD.search(raw):
+            return None
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if _is_header(line):
+            break
+        start += 1
+    if '"' in line:
+        return None
+    delimiter = _delimiter(line)
+    header = next(csv.reader([line], delimiter=delimiter))
+    assembler = _Assembler(name, "CSV", header, start + 1, [], plain=True)
+    coded = plain_csv.codes(data, offset, delimiter, assembler.width)
+    if coded is None:
+        return None
+    n = len(coded[0][0])
+    first = start + 2  # the line below the header
+    assembler.take_coded(np.arange(1, n + 1, dtype=np.int64),
+                         np.arange(first, first + n, dtype=np.int64), coded)
+    return assembler.finish()
+
+
+def _is_header(line: str) -> bool:
+    """The header is the first line that is neither blank nor a # comment."""
+    return bool(line.strip()) and not line.lstrip().startswith("#")
+
+
+def _delimiter(head: str) -> str:
+    """A comma, unless the header has none: then a tab or semicolon if it has those."""
+    if "," in head:
+        return ","
+    counts = {d: head.count(d) for d in ("\t", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+# A line above or at the header that Python would split otherwise than at LF or CRLF.
+_NOT_PLAIN_HEAD = re.compile(rb"[\x00\x0b\x0c\x1c-\x1e]|\xc2\x85|\xe2\x80[\xa8\xa9]|\r(?!\n)")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
@@ -491,15 +544,23 @@ class _Assembler:
         import pandas as pd
         grid = np.empty((len(records), self.width), dtype=object)
         grid[:] = records
-        filled = np.zeros(len(records), dtype=bool)
-        coded = []
-        for j in range(self.width):
-            codes = self._code(j, grid[:, j], pd)
+        self._keep(np.asarray(rows, dtype=np.int64), np.asarray(places, dtype=np.int64),
+                   [self._code(j, grid[:, j], pd) for j in range(self.width)])
+
+    def take_coded(self, rows: np.ndarray, places: np.ndarray,
+                   coded: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Like `take`, for text already coded column by column (codes into each column's
+        distinct texts, as `plain_csv.codes` gives them)."""
+        self._keep(rows, places, [self._local(j, local, uniques)
+                                  for j, (local, uniques) in enumerate(coded)])
+
+    def _keep(self, rows: np.ndarray, places: np.ndarray, coded: list[np.ndarray]) -> None:
+        filled = np.zeros(len(rows), dtype=bool)
+        for codes in coded:
             filled |= codes >= 0
-            coded.append(codes)
         self.blank += int((~filled).sum())
-        self.rows.append(np.asarray(rows, dtype=np.int64)[filled])
-        self.places.append(np.asarray(places, dtype=np.int64)[filled])
+        self.rows.append(rows[filled])
+        self.places.append(places[filled])
         for j, codes in enumerate(coded):
             self.codes[j].append(codes[filled])
 
@@ -512,13 +573,7 @@ class _Assembler:
         once, keeping the first cell of each as read."""
         if self.plain:
             local, uniques = pd.factorize(cells)
-            blank = np.fromiter((not u.strip() for u in uniques), bool, len(uniques))
-            if blank.any():
-                renumber = np.full(len(uniques) + 1, -1, dtype=np.int32)
-                renumber[np.flatnonzero(~blank)] = np.arange(int((~blank).sum()))
-                local, uniques = renumber[local], uniques[~blank]
-            self.distinct[j].append(uniques)
-            return local.astype(np.int32, copy=False)
+            return self._local(j, local, uniques)
         plain = all(c is None or type(c) is str for c in cells)
         keys = cells if plain else pd.Series([_cell_key(c) for c in cells], dtype=object)
         local, uniques = pd.factorize(keys)
@@ -542,6 +597,17 @@ class _Assembler:
                 lookup[key] = code
             mapped[u] = code
         return mapped[local]
+
+    def _local(self, j: int, local: np.ndarray, uniques: np.ndarray) -> np.ndarray:
+        """Codes into this chunk's distinct texts, with blank texts made -1; the texts
+        are kept for `_merge`."""
+        blank = np.fromiter((not u.strip() for u in uniques), bool, len(uniques))
+        if blank.any():
+            renumber = np.full(len(uniques) + 1, -1, dtype=np.int32)
+            renumber[np.flatnonzero(~blank)] = np.arange(int((~blank).sum()))
+            local, uniques = renumber[local], uniques[~blank]
+        self.distinct[j].append(uniques)
+        return local.astype(np.int32, copy=False)
 
     def _merge(self, j: int) -> tuple[np.ndarray, list[object]]:
         """Column j's chunk codes as codes into the file's distinct values, in the order
