@@ -192,6 +192,41 @@ def test_loglik_bracket_holds_the_maximum(seed: int) -> None:
             assert upper - lower < 1e-6  # at the maximum it closes (to the rounding allowance)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_loglik_ceilings_hold_every_reduced_maximum(seed: int) -> None:
+    """From one fit of every column, an upper bound on the maximum of each model that
+    lacks one block of columns (removal checks settle "stays" with it): never below the
+    reduced model's maximum, and close to it where the block's effect is small."""
+    from bulletin.analysis.logit import loglik_ceilings
+
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(300, 3000)), 6
+    x = np.c_[np.ones(n), rng.normal(size=(n, 2)), rng.random((n, k - 3)) < 0.4]
+    x = np.asfortranarray(x, dtype=float)
+    effects = rng.normal(0, 0.7, size=k) * rng.choice([0.0, 0.05, 1.0], size=k)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(x @ effects)))).astype(float)
+    fit = newton(x, y)
+    assert fit.converged
+    blocks = [[j] for j in range(1, k)] + [[1, 2], [3, 4, 5]]
+    models, exact = [], []
+    for j in blocks:
+        keep = np.array([c for c in range(k) if c not in j])
+        kept = fit.info[keep]
+        shift = np.linalg.solve(kept[:, keep], kept[:, j] @ fit.beta[j])
+        delta = np.zeros(k)
+        delta[keep], delta[j] = shift, -fit.beta[j]
+        models.append((keep, delta, fit.beta[keep]))
+        exact.append(float(statsmodels_logit(y, x[:, keep]).llf))
+    ceilings = loglik_ceilings(x, y, fit.prob, fit.prob * (1 - fit.prob), models)
+    for best, ceiling in zip(exact, ceilings, strict=True):
+        assert ceiling is not None
+        assert best <= ceiling + 1e-9 * abs(best)
+        assert ceiling <= fit.loglik + 1e-6  # no looser than the full model's maximum
+        lr = 2 * (fit.loglik - best)
+        if lr < 10:  # a small effect: the bound is close (a statistic barely moves)
+            assert 2 * (ceiling - best) < 0.05 * lr + 1e-6
+
+
 def statsmodels_logit(y: np.ndarray, x: np.ndarray):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
