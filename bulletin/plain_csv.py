@@ -56,33 +56,46 @@ def lines(data: bytes, start: int) -> int:
     return n + 1 if len(data) > start and not data.endswith(b"\n") else n
 
 
-def codes(data: bytes, start: int, delimiter: str, width: int
-          ) -> list[tuple[np.ndarray, np.ndarray]] | None:
+def codes(data: bytes, start: int, delimiter: str, width: int,
+          block_size: int | None = None) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """For each of `width` columns of the body `data[start:]` (which starts a line), the
     codes of its cells (int32, in file order) into its distinct texts (an object array,
     in order of first appearance); None if the body is empty or not one that pyarrow
-    reads exactly as the csv module would."""
+    reads exactly as the csv module would.
+
+    The reader codes each block of the file as it parses it (`block_size` bytes; only
+    tests set it), so whole columns of text are never held; one thread, because more
+    gain little here and hold more blocks at once. Arrow's allocator keeps what it
+    freed for reuse, which would stay in the build's memory for good, so it is handed
+    back at the end."""
     if len(data) <= start or not plain(data, start, delimiter):
         return None
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
+    names = [f"c{j}" for j in range(width)]
+    text = pa.dictionary(pa.int32(), pa.string())
+    read = pcsv.ReadOptions(column_names=names, use_threads=False)
+    if block_size is not None:
+        read.block_size = block_size
     try:
         table = pcsv.read_csv(
-            pa.BufferReader(pa.py_buffer(data).slice(start)),
-            read_options=pcsv.ReadOptions(column_names=[f"c{j}" for j in range(width)]),
+            pa.BufferReader(pa.py_buffer(data).slice(start)), read_options=read,
             parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
             convert_options=pcsv.ConvertOptions(
-                column_types={f"c{j}": pa.string() for j in range(width)},
+                column_types=dict.fromkeys(names, text),
                 strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowInvalid, UnicodeDecodeError):  # a row of another length, bad UTF-8
         return None
     if table.num_rows != lines(data, start):  # a row per line, as `load` numbers them
         return None
     out = []
-    for column in table.columns:
-        encoded = pc.dictionary_encode(column.combine_chunks())
-        out.append((encoded.indices.to_numpy().astype(np.int32, copy=False),
-                    encoded.dictionary.to_numpy(zero_copy_only=False)))
+    for j in range(width):
+        # One chunk per block, each with its own dictionary: joined, the dictionaries are
+        # merged in block order, so the texts stay in order of first appearance.
+        joined = table.column(j).combine_chunks()
+        out.append((joined.indices.to_numpy().astype(np.int32, copy=False),
+                    joined.dictionary.to_numpy(zero_copy_only=False)))
+    del table, joined
+    pa.default_memory_pool().release_unused()
     return out

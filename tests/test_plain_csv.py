@@ -151,3 +151,20 @@ def test_the_body_checks() -> None:
     assert plain_csv.plain(b'x;"a";y\n', 0, ";")
     assert plain_csv.lines(b"a\nb", 0) == plain_csv.lines(b"a\nb\n", 0) == 2
     assert plain_csv.lines(b"h\na\n", 2) == 1
+
+
+def test_blocks_coded_apart_join_in_order_of_first_appearance() -> None:
+    """A large file is parsed in blocks, each coded against its own dictionary: joined,
+    they must give what one block gives (which the tests above hold to the csv
+    module)."""
+    data = DEMO.read_bytes()
+    start = data.index(b"\ncase_id,") + 1
+    start = data.index(b"\n", start) + 1
+    width = data[:start].splitlines()[-1].count(b",") + 1
+    whole = plain_csv.codes(data, start, ",", width)
+    blocks = plain_csv.codes(data, start, ",", width, block_size=2048)
+    assert whole is not None and blocks is not None
+    assert len(data) - start > 20 * 2048  # many blocks
+    for (a, x), (b, y) in zip(whole, blocks, strict=True):
+        assert a.tolist() == b.tolist()
+        assert x.tolist() == y.tolist()
