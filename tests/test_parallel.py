@@ -49,3 +49,51 @@ def test_small_samples_are_fitted_here(monkeypatch, workers) -> None:
     data = derive(load_valid(EDITION.data_file, S), S)
     iv = data[d.is_level(data["ro_interviewed"], YES)]
     assert len(models.fit_models(iv, S, workers=workers)) == len(S.judgement_keys)
+
+
+def test_models_fitted_beside_the_counts_are_the_serial_ones(monkeypatch) -> None:
+    """On large samples each selection runs in a forked process while this process makes
+    the counts: the models are the serial ones to the bit, and the counts come back."""
+    import os
+
+    data = derive(load_valid(EDITION.data_file, S), S)
+    iv = data[d.is_level(data["ro_interviewed"], YES)]
+    inputs = models.model_inputs(iv, S)
+    serial = models.fit_models(iv, S, inputs, workers=1)
+    monkeypatch.setattr(models, "PARALLEL_FROM", 0)  # the demo sample is small
+    forks = []
+    real = os.fork
+
+    def counting() -> int:
+        pid = real()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting)
+    here = os.getpid()
+    done, beside = models.fit_models_beside(lambda: (os.getpid(), len(iv)), S, inputs,
+                                            workers=2)
+    assert done == (here, len(iv))  # made in this process
+    assert len(forks) == len(inputs), "the selections did not run in processes"
+    for a, b in zip(serial, beside, strict=True):
+        assert a.judgement == b.judgement and a.rows == b.rows
+        assert a.result.to_frame().equals(b.result.to_frame())
+        assert a.result.steps == b.result.steps and a.result.notes == b.result.notes
+        assert a.result.minus2ll == b.result.minus2ll
+        assert a.result.not_selected == b.result.not_selected
+
+
+def test_small_samples_are_fitted_beside_nothing(monkeypatch) -> None:
+    """Below PARALLEL_FROM cases no process is forked for the selections."""
+    import os
+
+    def refuse() -> int:
+        raise AssertionError("a process was forked for a small sample")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    data = derive(load_valid(EDITION.data_file, S), S)
+    iv = data[d.is_level(data["ro_interviewed"], YES)]
+    done, fitted = models.fit_models_beside(lambda: "counts", S, models.model_inputs(iv, S),
+                                            workers=3)
+    assert done == "counts" and len(fitted) == len(S.judgement_keys)

@@ -8,16 +8,17 @@ order in which a model's rows are printed; the selection itself lives in `stepwi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from bulletin.analysis.derive import levels
 from bulletin.analysis.logit import Design, encode
-from bulletin.analysis.parallel import cores, process_map
+from bulletin.analysis.parallel import beside, cores, process_map
 from bulletin.analysis.stepwise import (
     StepwiseResult,
     forward_stepwise,
@@ -28,6 +29,7 @@ from bulletin.config import AnalysisSettings
 from bulletin.schema import NO, YES
 
 CONSTANT = "constant"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,20 @@ def _select_one(inputs: tuple[ModelInputs, ...], k: int) -> StepwiseResult:
     return select(i.design, i.pin, i.pout, i.removal)
 
 
+def _workers(inputs: Sequence[ModelInputs], workers: int | None) -> int:
+    """Processes for the selections: one per core (or `workers`), one per selection at
+    most, and none besides this one below PARALLEL_FROM cases."""
+    if sum(i.n for i in inputs) < PARALLEL_FROM:
+        return 1
+    return min(cores() if workers is None else max(1, workers), len(inputs))
+
+
+def _results(inputs: Sequence[ModelInputs], results: Sequence[StepwiseResult],
+             settings: AnalysisSettings) -> tuple[ModelResult, ...]:
+    return tuple(ModelResult(i.judgement, r, table_rows(r, settings))
+                 for i, r in zip(inputs, results, strict=True))
+
+
 def fit_models(cases: pd.DataFrame, settings: AnalysisSettings,
                inputs: Sequence[ModelInputs] | None = None, workers: int | None = None,
                ) -> tuple[ModelResult, ...]:
@@ -195,11 +211,23 @@ def fit_models(cases: pd.DataFrame, settings: AnalysisSettings,
     (default: one per core); they are independent and give the same result anywhere.
     """
     inputs = tuple(model_inputs(cases, settings) if inputs is None else inputs)
-    workers = min(cores() if workers is None else max(1, workers), len(inputs))
-    if sum(i.n for i in inputs) < PARALLEL_FROM:
-        workers = 1
+    workers = _workers(inputs, workers)
     for i in inputs:
         i.design  # noqa: B018  (encoded here once, inherited by the processes)
     results = process_map(_select_one, inputs, range(len(inputs)), workers)
-    return tuple(ModelResult(i.judgement, r, table_rows(r, settings))
-                 for i, r in zip(inputs, results, strict=True))
+    return _results(inputs, results, settings)
+
+
+def fit_models_beside(here: Callable[[], T], settings: AnalysisSettings,
+                      inputs: Sequence[ModelInputs], workers: int | None = None,
+                      ) -> tuple[T, tuple[ModelResult, ...]]:
+    """(here(), the models `fit_models` gives for `inputs`): on large samples each
+    selection runs in a forked process of its own while `here` (the rest of the
+    analysis) runs in this one (`parallel.beside`); otherwise one after the other here.
+    The models are the same to the bit either way."""
+    inputs = tuple(inputs)
+    workers = _workers(inputs, workers)
+    for i in inputs:
+        i.design  # noqa: B018  (encoded here once, inherited by the processes)
+    done, results = beside(here, _select_one, inputs, range(len(inputs)), workers)
+    return done, _results(inputs, results, settings)

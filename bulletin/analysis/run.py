@@ -16,9 +16,9 @@ import pandas as pd
 from bulletin.analysis import descriptive as d
 from bulletin.analysis.cluster import RobustModel, cluster_robust_models
 from bulletin.analysis.derive import derive, levels
-from bulletin.analysis.models import ModelResult, fit_models, model_inputs
+from bulletin.analysis.models import ModelResult, fit_models_beside, model_inputs
 from bulletin.analysis.stability import Stability, selection_stability
-from bulletin.config import Edition
+from bulletin.config import AnalysisSettings, Edition
 from bulletin.errors import BulletinError
 from bulletin.schema import PROVIDER_TYPES, YES
 
@@ -82,27 +82,11 @@ def _caseload_split(iv: pd.DataFrame, judgements: tuple[str, ...], threshold: in
     return cells, tests
 
 
-def analyse(frame: pd.DataFrame, edition: Edition,
-            caseload_threshold: int | None = None) -> AnalysisResults:
-    """Every count, test and model of the bulletin, for the interviewed cases.
-
-    Interview questions exist only where the responsible officer was interviewed, and
-    the published tables are all on those cases; only the number of cases inspected
-    and Annex A count every row.
-    """
-    s = edition.analysis
-    if caseload_threshold is None:
-        caseload_threshold = s.caseload_threshold
+def _counts(data: pd.DataFrame, interviewed: np.ndarray, iv: pd.DataFrame,
+            s: AnalysisSettings, caseload_threshold: int) -> dict[str, object]:
+    """Every count and test of the results, by field: all but the models and their
+    checks."""
     questions, judgements = s.question_keys, s.judgement_keys
-    derived = {b.name for b in s.bands} | {g.name for g in s.groupings}
-    _require(frame, ("provider", "provider_type", "report_month", "ro_interviewed",
-                     "caseload", *questions, *judgements,
-                     *(b.source for b in s.bands), *(g.source for g in s.groupings),
-                     *(v for v in (*s.candidates, *s.case_variables) if v not in derived)))
-    data = derive(frame, s)
-    interviewed = d.is_level(data["ro_interviewed"], YES)
-    iv = data[interviewed]
-
     b1_parts, test_parts = [], []
     for q in questions:
         cells = d.by_level(iv, q, (YES, "no"), judgements)
@@ -117,12 +101,7 @@ def analyse(frame: pd.DataFrame, edition: Edition,
     over = caseload.gt(caseload_threshold).to_numpy(dtype=bool)
     known = caseload.notna().to_numpy(dtype=bool)
     split_cells, split_tests = _caseload_split(iv, judgements, caseload_threshold)
-    inputs = model_inputs(iv, s)
-    models = fit_models(iv, s, inputs)
-    stability = selection_stability(inputs, {m.judgement: m.result.selected for m in models},
-                                    s.stability_resamples, s.stability_seed)
-
-    return AnalysisResults(
+    return dict(
         cases_inspected=len(data),
         by_provider_type=_by_provider_type(data, interviewed),
         providers=d.providers(data, interviewed),
@@ -137,6 +116,39 @@ def analyse(frame: pd.DataFrame, edition: Edition,
         rosh_mix=d.level_mix(iv, ROSH, levels(s, ROSH, iv), "provider_type", PROVIDER_TYPES),
         caseload_split=split_cells,
         caseload_split_tests=split_tests,
+    )
+
+
+def analyse(frame: pd.DataFrame, edition: Edition,
+            caseload_threshold: int | None = None) -> AnalysisResults:
+    """Every count, test and model of the bulletin, for the interviewed cases.
+
+    Interview questions exist only where the responsible officer was interviewed, and
+    the published tables are all on those cases; only the number of cases inspected
+    and Annex A count every row. On large samples the counts and tests are made while
+    the three selections run in processes of their own (`fit_models_beside`).
+    """
+    s = edition.analysis
+    if caseload_threshold is None:
+        caseload_threshold = s.caseload_threshold
+    questions, judgements = s.question_keys, s.judgement_keys
+    derived = {b.name for b in s.bands} | {g.name for g in s.groupings}
+    _require(frame, ("provider", "provider_type", "report_month", "ro_interviewed",
+                     "caseload", *questions, *judgements,
+                     *(b.source for b in s.bands), *(g.source for g in s.groupings),
+                     *(v for v in (*s.candidates, *s.case_variables) if v not in derived)))
+    data = derive(frame, s)
+    interviewed = d.is_level(data["ro_interviewed"], YES)
+    iv = data[interviewed]
+
+    inputs = model_inputs(iv, s)
+    threshold = caseload_threshold
+    counts, models = fit_models_beside(
+        lambda: _counts(data, interviewed, iv, s, threshold), s, inputs)
+    stability = selection_stability(inputs, {m.judgement: m.result.selected for m in models},
+                                    s.stability_resamples, s.stability_seed)
+    return AnalysisResults(
+        **counts,  # type: ignore[arg-type]  (the fields by name, from _counts)
         models=models,
         stability=stability,
         robust=cluster_robust_models(models, inputs, iv),
