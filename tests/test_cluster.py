@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy.special import expit
 
 from bulletin.analysis import descriptive as d
 from bulletin.analysis.cluster import (
@@ -128,3 +129,20 @@ def test_demo_models_changes_are_consistent_with_their_p_values(demo) -> None:
             moved = any((a < ALPHA) != (b < ALPHA) for a, b in pairs)
             assert (v in r.changed) == moved, (m.judgement, v)
         assert all(math.isfinite(t.se) and t.se > 0 for t in (*r.terms, r.constant))
+
+
+def test_provider_scores_are_summed_as_add_at_sums_them() -> None:
+    """cluster_cov's provider scores (by bincount) are those np.add.at gives, to the bit."""
+    rng = np.random.default_rng(5)
+    n, k, g = 5000, 6, 40
+    x = np.asfortranarray(np.c_[np.ones(n), rng.normal(size=(n, k - 1)) * 1e3])
+    y = (rng.random(n) < 0.4).astype(float)
+    beta = rng.normal(0, 1e-3, size=k)
+    groups = rng.integers(0, g, size=n)
+    prob = expit(x @ beta)
+    scores = np.zeros((g, k))
+    np.add.at(scores, groups, x * (y - prob)[:, None])
+    bread = np.linalg.pinv((x * (prob * (1 - prob))[:, None]).T @ x, hermitian=True)
+    want = g / (g - 1.0) * (n - 1.0) / (n - k) * bread @ (scores.T @ scores) @ bread
+    got = cluster_cov(x, y, beta, groups)
+    assert np.array_equal(got, (want + want.T) / 2.0)

@@ -207,3 +207,20 @@ def test_the_entry_ranking_is_by_log_p() -> None:
                    ScoreTest("b", 1600.0, 1, 0.0, False, 1)]
     assert _most_significant(underflowed).variable == "b"
     assert math.isfinite(underflowed[1].log_p)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_restricted_design_is_the_encoded_one(seed: int) -> None:
+    """A final model's design taken from the selection's (cluster-robust errors) is the
+    one encoding its sample for those variables gives, to the bit and column-major."""
+    frame, names = sample(seed)
+    design = encode(frame, "y", names, {})
+    rng = np.random.default_rng(seed)
+    for size in (1, 2, len(names)):
+        chosen = list(rng.choice(names, size=size, replace=False))
+        got = design.restricted(chosen)
+        want = encode(frame, "y", chosen, {})
+        assert same(got.x, want.x) and same(got.y, want.y)
+        assert got.x.flags.f_contiguous
+        assert (got.variables, got.blocks, got.labels, got.references, got.n_missing) == \
+            (want.variables, want.blocks, want.labels, want.references, want.n_missing)

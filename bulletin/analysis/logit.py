@@ -125,6 +125,21 @@ class Design:
     def reference(self, variable: str) -> str | None:
         return self.references[self.variables.index(variable)]
 
+    def restricted(self, variables: Sequence[str]) -> Design:
+        """The design `encode` gives for `variables` (some of this design's, in any order)
+        on a sample complete on all of this design's: the constant and their columns as
+        they are, column-major as `encode` lays them out. Encoding the sample again
+        costs more than taking the columns."""
+        cols = self.columns(variables)
+        blocks: list[tuple[int, ...]] = []
+        at = 1
+        for width in self.widths(variables):
+            blocks.append(tuple(range(at, at + width)))
+            at += width
+        return Design(self.outcome, self.y, np.asfortranarray(self.x[:, cols]),
+                      tuple(variables), tuple(blocks), tuple(self.labels[c] for c in cols),
+                      tuple(self.reference(v) for v in variables), self.n_missing)
+
     def take(self, rows: np.ndarray) -> Design:
         """The design `encode` gives for the sample's cases at positions `rows` (a
         bootstrap resample, say), without going back to the data frame.
