@@ -167,6 +167,49 @@ def test_providers_are_name_and_type_in_report_order() -> None:
     assert out["report_month"].tolist()[:3] == ["2018-10", "2019-04", "2019-07"]
 
 
+def _providers_case_by_case(frame: pd.DataFrame, interviewed: np.ndarray) -> pd.DataFrame:
+    """Annex A grouped from every case as text: what `providers` gives from the distinct
+    combinations (a frozen copy of the plain grouping)."""
+    work = pd.DataFrame({
+        "provider": frame["provider"].astype(str).to_numpy(),
+        "provider_type": frame["provider_type"].astype(str).to_numpy(),
+        "report_month": frame["report_month"].to_numpy(dtype=object),
+        "interviewed": interviewed.astype(int),
+    })
+    months = work.groupby(["provider", "provider_type"])["report_month"].agg(
+        lambda s: s.dropna().min() if s.notna().any() else None)
+    counts = work.groupby(["provider", "provider_type"]).agg(
+        cases=("interviewed", "size"), interviews=("interviewed", "sum"))
+    out = counts.join(months).reset_index()
+    out["_unknown"] = out["report_month"].isna()
+    out = out.sort_values(["_unknown", "report_month", "provider", "provider_type"],
+                          na_position="last").drop(columns="_unknown")
+    out["cases"] = out["cases"].astype(int)
+    out["interviews"] = out["interviews"].astype(int)
+    return out.reset_index(drop=True)[["provider", "provider_type", "report_month",
+                                       "cases", "interviews"]]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("coded", [False, True])  # text, or categories as loaded
+def test_providers_from_distinct_rows_are_those_case_by_case(seed: int, coded: bool,
+                                                             ) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    names = rng.choice(["Wales", "Essex", "Kent", "Zeta", "Avon"], size=n)
+    months = rng.choice(["2018-10", "2019-04", "2019-07", None], size=n,
+                        p=[0.3, 0.3, 0.2, 0.2]).astype(object)
+    months[names == "Zeta"] = None  # a provider whose month is never known
+    f = case_frame(n, provider=list(names),
+                   provider_type=list(rng.choice(["CRC", "NPS"], size=n)),
+                   report_month=list(months))
+    if coded:
+        f = f.astype({"provider_type": "category", "report_month": "category"})
+    interviewed = rng.random(n) < 0.6
+    pd.testing.assert_frame_equal(d.providers(f, interviewed),
+                                  _providers_case_by_case(f, interviewed))
+
+
 # ----------------------------------------------------------------------------- the stage
 
 

@@ -70,6 +70,16 @@ def _yes_no_masks(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return is_level(values, YES), is_level(values, NO)
 
 
+Masks = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def answer_masks(frame: pd.DataFrame, judgements: tuple[str, ...]) -> Masks:
+    """Each judgement's yes and no rows, for `by_level` on `frame` (or on a frame with the
+    same rows): B1 and B2 count the same judgements within some thirty variables, and
+    comparing a column of 200,000 answers to "yes" once is enough."""
+    return {j: _yes_no_masks(frame[j]) for j in judgements}
+
+
 def _count(yes: np.ndarray, no: np.ndarray, within: np.ndarray) -> tuple[int, int]:
     """(yes count, yes-or-no count) among the rows in `within`."""
     n_yes = int(np.count_nonzero(yes & within))
@@ -77,13 +87,15 @@ def _count(yes: np.ndarray, no: np.ndarray, within: np.ndarray) -> tuple[int, in
 
 
 def by_level(frame: pd.DataFrame, variable: str, levels: tuple[str, ...],
-             judgements: tuple[str, ...]) -> pd.DataFrame:
-    """Each judgement's yes count and base within each level of `variable` (B1, B2).
+             judgements: tuple[str, ...], answers: Masks | None = None) -> pd.DataFrame:
+    """Each judgement's yes count and base within each level of `variable` (B1, B2);
+    `answers`: the judgements' `answer_masks` on these rows, if already made.
 
     Counted with row masks, not by filtering the frame per level: at 200,000 cases
     copying every column for every level cost seconds.
     """
-    answers = {j: _yes_no_masks(frame[j]) for j in judgements}
+    if answers is None:
+        answers = answer_masks(frame, judgements)
     rows = []
     for level in levels:
         within = is_level(frame[variable], level)
@@ -94,14 +106,21 @@ def by_level(frame: pd.DataFrame, variable: str, levels: tuple[str, ...],
 
 def yes_no_tests(cells: pd.DataFrame, variable: str, judgements: tuple[str, ...],
                  level_a: str = YES, level_b: str = NO) -> pd.DataFrame:
-    """The difference test of each judgement between two levels of `variable`."""
+    """The difference test of each judgement between two levels of `variable`.
+
+    The counts are looked up by (variable, level, judgement), the first row of each, as
+    Python values: filtering the cells frame for each of them cost a second at scale
+    (text columns are Arrow arrays, and every comparison went through them)."""
+    counts: dict[tuple[object, object, object], tuple[int, int]] = {}
+    for key in zip(cells["variable"].tolist(), cells["level"].tolist(),
+                   cells["judgement"].tolist(), cells["yes"].tolist(), cells["n"].tolist(),
+                   strict=True):
+        counts.setdefault(key[:3], (int(key[3]), int(key[4])))
     rows = []
     for j in judgements:
-        a = cells[(cells.variable == variable) & (cells.level == level_a)
-                  & (cells.judgement == j)].iloc[0]
-        b = cells[(cells.variable == variable) & (cells.level == level_b)
-                  & (cells.judgement == j)].iloc[0]
-        t = difference_test(int(a.yes), int(a.n), int(b.yes), int(b.n))
+        a = counts[(variable, level_a, j)]
+        b = counts[(variable, level_b, j)]
+        t = difference_test(*a, *b)
         rows.append((variable, j, t.p, t.statistic, t.test))
     return pd.DataFrame(rows, columns=["variable", "judgement", "p", "statistic", "test"])
 
@@ -148,16 +167,23 @@ def providers(frame: pd.DataFrame, interviewed: np.ndarray) -> pd.DataFrame:
     Wales and London each have a CRC and an NPS division, so a provider is its name
     and type. Order: month of the report, then name; unknown months last.
     """
+    # One row for each distinct provider, type, month and interview, with how many
+    # cases it stands for: the groups, their first months and their counts are those of
+    # the cases, from a few hundred rows instead of every case as text.
+    rows, cases = _distinct(frame[["provider", "provider_type", "report_month"]],
+                            interviewed)
+    part = frame.iloc[rows]
     work = pd.DataFrame({
-        "provider": frame["provider"].astype(str).to_numpy(),
-        "provider_type": frame["provider_type"].astype(str).to_numpy(),
-        "report_month": frame["report_month"].to_numpy(dtype=object),
-        "interviewed": interviewed.astype(int),
+        "provider": part["provider"].astype(str).to_numpy(),
+        "provider_type": part["provider_type"].astype(str).to_numpy(),
+        "report_month": part["report_month"].to_numpy(dtype=object),
+        "cases": cases,
+        "interviews": cases * interviewed[rows].astype(int),
     })
     months = work.groupby(["provider", "provider_type"])["report_month"].agg(
         lambda s: s.dropna().min() if s.notna().any() else None)
     counts = work.groupby(["provider", "provider_type"]).agg(
-        cases=("interviewed", "size"), interviews=("interviewed", "sum"))
+        cases=("cases", "sum"), interviews=("interviews", "sum"))
     out = counts.join(months).reset_index()
     out["_unknown"] = out["report_month"].isna()
     out = out.sort_values(["_unknown", "report_month", "provider", "provider_type"],
@@ -166,3 +192,16 @@ def providers(frame: pd.DataFrame, interviewed: np.ndarray) -> pd.DataFrame:
     out["interviews"] = out["interviews"].astype(int)
     return out.reset_index(drop=True)[["provider", "provider_type", "report_month",
                                        "cases", "interviews"]]
+
+
+def _distinct(columns: pd.DataFrame, flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position of the first row of each distinct combination of the values of
+    `columns` and `flag`, how many rows have it), in order of first appearance. Missing
+    values form a value of their own."""
+    key = flag.astype(np.int64)
+    for name in columns.columns:
+        codes, uniques = pd.factorize(columns[name], use_na_sentinel=True)
+        key = key * (len(uniques) + 1) + (codes.astype(np.int64) + 1)
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    return first[order], counts[order].astype(np.int64)

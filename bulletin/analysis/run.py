@@ -72,12 +72,12 @@ def _by_provider_type(frame: pd.DataFrame, interviewed: np.ndarray) -> pd.DataFr
 
 
 def _caseload_split(iv: pd.DataFrame, judgements: tuple[str, ...], threshold: int,
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    answers: d.Masks | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     caseload = pd.to_numeric(iv["caseload"], errors="coerce").astype(float)
     split = pd.Series(np.where(caseload > threshold, "over", "up_to"), index=iv.index,
                       dtype=object).where(caseload.notna())
     work = iv.assign(caseload_split=split)
-    cells = d.by_level(work, "caseload_split", ("over", "up_to"), judgements)
+    cells = d.by_level(work, "caseload_split", ("over", "up_to"), judgements, answers)
     tests = d.yes_no_tests(cells, "caseload_split", judgements, "over", "up_to")
     return cells, tests
 
@@ -87,20 +87,21 @@ def _counts(data: pd.DataFrame, interviewed: np.ndarray, iv: pd.DataFrame,
     """Every count and test of the results, by field: all but the models and their
     checks."""
     questions, judgements = s.question_keys, s.judgement_keys
+    answers = d.answer_masks(iv, judgements)
     b1_parts, test_parts = [], []
     for q in questions:
-        cells = d.by_level(iv, q, (YES, "no"), judgements)
+        cells = d.by_level(iv, q, (YES, "no"), judgements, answers)
         b1_parts.append(cells)
         test_parts.append(d.yes_no_tests(cells, q, judgements))
     bands = levels(s, CASELOAD_BAND, iv)
-    b1_parts.append(d.by_level(iv, CASELOAD_BAND, bands, judgements))
-    b2 = pd.concat([d.by_level(iv, v, levels(s, v, iv), judgements)
+    b1_parts.append(d.by_level(iv, CASELOAD_BAND, bands, judgements, answers))
+    b2 = pd.concat([d.by_level(iv, v, levels(s, v, iv), judgements, answers)
                     for v in s.case_variables], ignore_index=True)
 
     caseload = pd.to_numeric(iv["caseload"], errors="coerce").astype(float)
     over = caseload.gt(caseload_threshold).to_numpy(dtype=bool)
     known = caseload.notna().to_numpy(dtype=bool)
-    split_cells, split_tests = _caseload_split(iv, judgements, caseload_threshold)
+    split_cells, split_tests = _caseload_split(iv, judgements, caseload_threshold, answers)
     return dict(
         cases_inspected=len(data),
         by_provider_type=_by_provider_type(data, interviewed),
