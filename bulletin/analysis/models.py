@@ -75,14 +75,9 @@ def is_continuous(frame: pd.DataFrame, variable: str) -> bool:
     return pd.api.types.is_numeric_dtype(frame[variable].dtype)
 
 
-def model_frame(cases: pd.DataFrame, settings: AnalysisSettings, judgement: str,
-                ) -> pd.DataFrame:
-    """Outcome (0/1) and candidates, one row per interviewed case, missing where unknown.
-
-    Interview answers of "not applicable" become missing, so the case drops out of the
-    model (listwise, inside the selection) rather than forming a third level.
-    """
-    data = {judgement: _binary(cases[judgement])}
+def _candidates(cases: pd.DataFrame, settings: AnalysisSettings) -> dict[str, pd.Series]:
+    """The candidates as the models read them: the same for every judgement's model."""
+    data = {}
     for v in settings.candidates:
         column = cases[v]
         if v in settings.question_keys:
@@ -91,7 +86,21 @@ def model_frame(cases: pd.DataFrame, settings: AnalysisSettings, judgement: str,
             data[v] = pd.to_numeric(column, errors="coerce").astype(float)
         else:
             data[v] = _as_text(column)
-    return pd.DataFrame(data, index=cases.index)
+    return data
+
+
+def model_frame(cases: pd.DataFrame, settings: AnalysisSettings, judgement: str,
+                candidates: dict[str, pd.Series] | None = None) -> pd.DataFrame:
+    """Outcome (0/1) and candidates, one row per interviewed case, missing where unknown
+    (`candidates`: `_candidates` of these cases, if already made).
+
+    Interview answers of "not applicable" become missing, so the case drops out of the
+    model (listwise, inside the selection) rather than forming a third level.
+    """
+    if candidates is None:
+        candidates = _candidates(cases, settings)
+    return pd.DataFrame({judgement: _binary(cases[judgement]), **candidates},
+                        index=cases.index)
 
 
 def table_rows(result: StepwiseResult, settings: AnalysisSettings) -> tuple[Row, ...]:
@@ -163,8 +172,9 @@ def model_inputs(cases: pd.DataFrame, settings: AnalysisSettings) -> tuple[Model
     categorical: list[str] = []
     reference: dict[str, str] = {}
     order: dict[str, tuple[str, ...]] = {}
+    candidates = _candidates(cases, settings)  # prepared once, for every judgement
     for j in settings.judgement_keys:  # one at a time: at scale each frame is large
-        frame = model_frame(cases, settings, j)
+        frame = model_frame(cases, settings, j, candidates)
         if not out:
             categorical = [v for v in settings.candidates if not is_continuous(frame, v)]
             reference = {v: settings.reference_level(v) for v in categorical}
