@@ -20,7 +20,7 @@ judged on its overall (joint Wald) test, as the model tables print it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,8 +115,9 @@ def _significant(p: float) -> bool:
 
 
 def cluster_robust(model: ModelResult, inputs: ModelInputs, cases: pd.DataFrame,
-                   ) -> RobustModel:
-    """The published model of one judgement with standard errors clustered by provider."""
+                   groups: np.ndarray | None = None) -> RobustModel:
+    """The published model of one judgement with standard errors clustered by provider
+    (`groups`: `cluster_groups` of its sample, if already made)."""
     res = model.result
     # The selection's sample encoded for its final model: the columns the selection
     # used, as encoding the sample for those variables alone gives them.
@@ -129,7 +130,8 @@ def cluster_robust(model: ModelResult, inputs: ModelInputs, cases: pd.DataFrame,
     beta[0] = res.constant.b
     for j, label in enumerate(design.labels[1:], start=1):
         beta[j] = by_label[label].b
-    groups = cluster_groups(cases, inputs.frame.index)  # the rows `encode` kept, in order
+    if groups is None:  # the rows `encode` kept, in order
+        groups = cluster_groups(cases, inputs.frame.index)
     cov = cluster_cov(design.x, design.y, beta, groups)
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
 
@@ -174,8 +176,19 @@ def changed_variables(variables: Sequence[str], terms: Sequence[RobustTerm],
     return tuple(out)
 
 
+def sample_groups(inputs: Sequence[ModelInputs], cases: pd.DataFrame,
+                  ) -> dict[str, np.ndarray]:
+    """`cluster_groups` of each judgement's model sample: they need no model, so the
+    analysis makes them while the selections run."""
+    return {i.judgement: cluster_groups(cases, i.frame.index) for i in inputs}
+
+
 def cluster_robust_models(models: Sequence[ModelResult], inputs: Sequence[ModelInputs],
-                          cases: pd.DataFrame) -> tuple[RobustModel, ...]:
-    """Every model refitted with provider-clustered standard errors, in model order."""
+                          cases: pd.DataFrame, groups: Mapping[str, np.ndarray] | None = None,
+                          ) -> tuple[RobustModel, ...]:
+    """Every model refitted with provider-clustered standard errors, in model order
+    (`groups`: `sample_groups`, if already made)."""
     by_judgement = {i.judgement: i for i in inputs}
-    return tuple(cluster_robust(m, by_judgement[m.judgement], cases) for m in models)
+    return tuple(cluster_robust(m, by_judgement[m.judgement], cases,
+                                None if groups is None else groups[m.judgement])
+                 for m in models)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bulletin.analysis import descriptive as d
-from bulletin.analysis.cluster import RobustModel, cluster_robust_models
+from bulletin.analysis.cluster import RobustModel, cluster_robust_models, sample_groups
 from bulletin.analysis.derive import derive, levels
 from bulletin.analysis.models import ModelResult, fit_models_beside, model_inputs
 from bulletin.analysis.stability import Stability, selection_stability
@@ -144,13 +144,14 @@ def analyse(frame: pd.DataFrame, edition: Edition,
 
     inputs = model_inputs(iv, s)
     threshold = caseload_threshold
-    counts, models = fit_models_beside(
-        lambda: _counts(data, interviewed, iv, s, threshold), s, inputs)
+    (counts, groups), models = fit_models_beside(
+        lambda: (_counts(data, interviewed, iv, s, threshold), sample_groups(inputs, iv)),
+        s, inputs)
     stability = selection_stability(inputs, {m.judgement: m.result.selected for m in models},
                                     s.stability_resamples, s.stability_seed)
     return AnalysisResults(
         **counts,  # type: ignore[arg-type]  (the fields by name, from _counts)
         models=models,
         stability=stability,
-        robust=cluster_robust_models(models, inputs, iv),
+        robust=cluster_robust_models(models, inputs, iv, groups),
     )
