@@ -562,3 +562,36 @@ def test_the_frame_does_not_depend_on_how_rows_are_chunked(
     whole = load_valid(DEMO, SETTINGS)
     monkeypatch.setattr(bulletin.load, "_CHUNK", 7)  # many chunks, codes merged across them
     pd.testing.assert_frame_equal(load_valid(DEMO, SETTINGS), whole)
+
+
+@pytest.mark.parametrize("ids", [
+    ["C001", "c-2", "A.b_3", "X9"],  # every id plain: matched together
+    ["C001", "NA", "C003"],  # a missing spelling among them
+    ["C001", "null", "C003"],  # a database's empty marker
+    ["C001", "C 2", " C003 ", "C\u00e92"],  # spaces and a letter outside ASCII
+    ["C001", "C001\x07"],  # a control character
+    ["C001", "#N/A"],  # an Excel error value
+])
+def test_ids_matched_together_read_as_one_by_one(ids: list[str], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The case ids (a distinct value a row) are matched in one pass when all are plain
+    text; every id must come out as the value-by-value reading gives it."""
+    import bulletin.validate as v
+    from bulletin.load import read_table
+
+    rows = fx.good_rows()
+    for row, case_id in zip(rows, ids, strict=False):
+        row["case_id"] = case_id
+    path = tmp_path / "ids.csv"
+    fx.write_csv(path, rows)
+    table = read_table(path)
+    col = next(c for c in schema.columns(default_settings()) if c.name == "case_id")
+    j = table.header.index("case_id")
+    together, faults = v._parse_column(table, j, col)
+    assert v._all_plain(table.columns[j].values[:-1]) == (ids[1] == "c-2")
+    monkeypatch.setattr(v, "_all_plain", lambda values: False)
+    one_by_one, faults_one = v._parse_column(table, j, col)
+    assert together.codes.tolist() == one_by_one.codes.tolist()
+    assert together.values.tolist() == one_by_one.values.tolist()
+    assert together.failed.tolist() == one_by_one.failed.tolist()
+    assert [str(p) for p in faults] == [str(p) for p in faults_one]
