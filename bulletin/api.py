@@ -11,6 +11,7 @@ command line reports, with file, row and column.
 from __future__ import annotations
 
 import html
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,7 @@ def open_edition(id_or_path: str | Path = DEFAULT_EDITION,
     `data` replaces the data file the edition names, as `bulletin build --data` does.
     """
     from bulletin.analysis.run import analyse
+    from bulletin.build import stability_note
     from bulletin.collect import collect_facts
     from bulletin.tables import build_tables
     from bulletin.validate import load_valid
@@ -75,6 +77,9 @@ def open_edition(id_or_path: str | Path = DEFAULT_EDITION,
     edition = load_edition(id_or_path)
     cases = load_valid(Path(data) if data is not None else edition.data_file,
                        edition.analysis)
+    note = stability_note(len(cases), edition.analysis.stability_resamples)
+    if note:  # a notebook shows a warning; minutes of silence would look like a hang
+        warnings.warn(note, stacklevel=2)
     results = analyse(cases, edition)
     facts = collect_facts(results, edition)
     models = {m.judgement: m.result for m in results.models}

@@ -32,6 +32,18 @@ FORMATS = ("pdf", "html", "csv", "numbers")
 LARGE = 50_000
 
 
+def stability_note(cases: int, resamples: int) -> str | None:
+    """What the bootstrap stability check will cost, to be said before it runs on a
+    large sample (from `LARGE` cases, with the check on); None otherwise."""
+    if cases < LARGE or resamples <= 0:
+        return None
+    return (f"{cases:,} cases: the selection stability check (Annex B) reselects each "
+            f"model on {resamples} bootstrap resamples, which at this size takes minutes; "
+            "for a trial run set analysis.stability_resamples lower in the edition file, "
+            "or the environment variable BULLETIN_STABILITY_RESAMPLES (0 leaves the check "
+            "out)")
+
+
 # Per open stage, the seconds spent in the stages printed inside it: a stage's line shows
 # its own time only, so that nested lines (imports inside figures) are not counted twice.
 _NESTED: list[float] = []
@@ -103,12 +115,9 @@ def gather(edition: Edition, data: Path | None = None, quiet: bool = False,
 
         frame = timed("load", load_valid, data or edition.data_file, edition.analysis,
                       quiet=quiet)
-        resamples = edition.analysis.stability_resamples
-        if not quiet and len(frame) >= LARGE and resamples > 0:
-            print(f"note: {len(frame):,} cases: the selection stability check (Annex B) "
-                  f"reselects each model on {resamples} bootstrap resamples, which at this "
-                  "size takes minutes; for trial builds set analysis.stability_resamples "
-                  "lower in the edition file (0 leaves the check out)", file=sys.stderr)
+        note = stability_note(len(frame), edition.analysis.stability_resamples)
+        if not quiet and note:
+            print(f"note: {note}", file=sys.stderr)
         results = timed("analyse", analyse, frame, edition, quiet=quiet)
         return timed("facts", collect_facts, results, edition, quiet=quiet)
 

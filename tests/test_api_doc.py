@@ -81,3 +81,21 @@ def test_importing_the_package_stays_light() -> None:
     run = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR,
                          capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]"
+
+
+def test_a_large_file_warns_that_the_stability_check_takes_minutes(monkeypatch) -> None:
+    """A notebook shows warnings; minutes of silence from open_edition would look like a
+    hang. Below the size, nothing is said."""
+    import warnings
+
+    from bulletin import build
+
+    monkeypatch.setenv("BULLETIN_STABILITY_RESAMPLES", "2")
+    monkeypatch.setattr(build, "LARGE", 100)
+    with pytest.warns(UserWarning, match=r"stability check .* takes minutes.*0 leaves"):
+        bulletin.open_edition("2018-19")
+    monkeypatch.setattr(build, "LARGE", 10**9)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bulletin.open_edition("2018-19")
+    assert not [w for w in caught if "stability check" in str(w.message)]
