@@ -16,12 +16,28 @@ EDITION = load_edition("2018-19")
 S = EDITION.analysis
 
 
-def test_models_fitted_in_parallel_processes_are_the_serial_ones(monkeypatch) -> None:
+def _serial(monkeypatch):
+    """The interviewed cases, their model inputs and the serial fits; then the size from
+    which selections run in processes is set to 0 (the demo sample is small)."""
     data = derive(load_valid(EDITION.data_file, S), S)
     iv = data[d.is_level(data["ro_interviewed"], YES)]
     inputs = models.model_inputs(iv, S)
     serial = models.fit_models(iv, S, inputs, workers=1)
-    monkeypatch.setattr(models, "PARALLEL_FROM", 0)  # the demo sample is small
+    monkeypatch.setattr(models, "PARALLEL_FROM", 0)
+    return iv, inputs, serial
+
+
+def _same_models(serial, other) -> None:
+    for a, b in zip(serial, other, strict=True):
+        assert a.judgement == b.judgement and a.rows == b.rows
+        assert a.result.to_frame().equals(b.result.to_frame())
+        assert a.result.steps == b.result.steps and a.result.notes == b.result.notes
+        assert a.result.minus2ll == b.result.minus2ll
+        assert a.result.not_selected == b.result.not_selected
+
+
+def test_models_fitted_in_parallel_processes_are_the_serial_ones(monkeypatch) -> None:
+    iv, inputs, serial = _serial(monkeypatch)
     started = []
     real = parallel.ProcessPoolExecutor
 
@@ -32,11 +48,7 @@ def test_models_fitted_in_parallel_processes_are_the_serial_ones(monkeypatch) ->
     monkeypatch.setattr(parallel, "ProcessPoolExecutor", counting)
     side_by_side = models.fit_models(iv, S, inputs, workers=2)
     assert started, "the parallel path did not run"
-    for a, b in zip(serial, side_by_side, strict=True):
-        assert a.judgement == b.judgement and a.rows == b.rows
-        assert a.result.to_frame().equals(b.result.to_frame())
-        assert a.result.steps == b.result.steps and a.result.notes == b.result.notes
-        assert a.result.minus2ll == b.result.minus2ll
+    _same_models(serial, side_by_side)
 
 
 @pytest.mark.parametrize("workers", [1, 3])
@@ -56,11 +68,7 @@ def test_models_fitted_beside_the_counts_are_the_serial_ones(monkeypatch) -> Non
     the counts: the models are the serial ones to the bit, and the counts come back."""
     import os
 
-    data = derive(load_valid(EDITION.data_file, S), S)
-    iv = data[d.is_level(data["ro_interviewed"], YES)]
-    inputs = models.model_inputs(iv, S)
-    serial = models.fit_models(iv, S, inputs, workers=1)
-    monkeypatch.setattr(models, "PARALLEL_FROM", 0)  # the demo sample is small
+    iv, inputs, serial = _serial(monkeypatch)
     forks = []
     real = os.fork
 
@@ -76,12 +84,7 @@ def test_models_fitted_beside_the_counts_are_the_serial_ones(monkeypatch) -> Non
                                             workers=2)
     assert done == (here, len(iv))  # made in this process
     assert len(forks) == len(inputs), "the selections did not run in processes"
-    for a, b in zip(serial, beside, strict=True):
-        assert a.judgement == b.judgement and a.rows == b.rows
-        assert a.result.to_frame().equals(b.result.to_frame())
-        assert a.result.steps == b.result.steps and a.result.notes == b.result.notes
-        assert a.result.minus2ll == b.result.minus2ll
-        assert a.result.not_selected == b.result.not_selected
+    _same_models(serial, beside)
 
 
 def test_small_samples_are_fitted_beside_nothing(monkeypatch) -> None:
