@@ -79,7 +79,9 @@ def _fault(point: str) -> None:
     if f"kill:{point}" in faults:
         os.kill(os.getpid(), signal.SIGKILL)
     if f"interrupt:{point}" in faults:
-        os.kill(os.getpid(), signal.SIGINT)
+        # To this thread, not the process: a signal sent to the process may be taken by
+        # another thread (a library's worker), and this one would then not be woken.
+        signal.raise_signal(signal.SIGINT)
         time.sleep(1)  # the KeyboardInterrupt arrives here
 
 
