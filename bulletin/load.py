@@ -414,7 +414,8 @@ def _read_csv(path: Path, text: str, problems: list[DataProblem]) -> RawTable:
 def _read_plain_csv(name: str, data: bytes) -> RawTable | None:
     """A UTF-8 file whose body `plain_csv` can parse, read that quick way; None for any
     other file, which the csv module then reads and words the faults of. The header is
-    found and read as `_read_csv` does; its line must be plain too."""
+    found and read as `_read_csv` does, splitting at LF alone: `plain_csv.plain` refuses
+    a file with any other line end, the lines above the header included."""
     if (data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
             or _looks_like(data) is not None or _binary(data[:8192])):
         return None
@@ -425,8 +426,6 @@ def _read_plain_csv(name: str, data: bytes) -> RawTable | None:
         if end < 0:  # no data below the header, or no header: the csv module says so
             return None
         raw, offset = data[offset:end + 1], end + 1
-        if _NOT_PLAIN_HEAD.search(raw):
-            return None
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -463,8 +462,6 @@ def _delimiter(head: str) -> str:
     return best if counts[best] else ","
 
 
-# A line above or at the header that Python would split otherwise than at LF or CRLF.
-_NOT_PLAIN_HEAD = re.compile(rb"[\x00\x0b\x0c\x1c-\x1e]|\xc2\x85|\xe2\x80[\xa8\xa9]|\r(?!\n)")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 

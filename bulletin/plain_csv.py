@@ -29,32 +29,33 @@ _QUOTED = re.compile(rb'("[^"\r\n]*"(?:"[^"\r\n]*")*)(.?)', re.DOTALL)
 
 def plain(data: bytes, start: int, delimiter: str) -> bool:
     """Whether the two parsers must agree on `data[start:]`, which starts a line (rows'
-    lengths aside, which pyarrow checks): no line ends but LF or CRLF, no NUL, and every
-    quote part of a cell that is quoted from its first character to its last. The
-    characters that end lines are looked for in the whole file (the lines above the
-    header are held to the same rule by `load`)."""
+    lengths aside, which pyarrow checks): no line ends but LF or CRLF and no NUL in the
+    whole file (so the lines above the header are plain too), and every quote below
+    `start` part of a cell that is quoted from its first character to its last."""
     # With printable ASCII taken out, what is left is small (line ends, tabs, and other
     # characters, whose UTF-8 bytes are all above 127 and stay together), so one pass in
     # C leaves a short text to search.
     rest = data.translate(None, _PRINTABLE)
     if any(b in rest for b in NOT_PLAIN):
         return False
-    crs = data.count(b"\r", start)
-    if crs and crs != data.count(b"\r\n", start):
+    crs = rest.count(b"\r")
+    if crs and crs != data.count(b"\r\n"):
         return False
     quotes = data.count(b'"', start)
     if not quotes:
         return True
-    found = _QUOTED.findall(data, start)
     d = delimiter.encode()
-    if not {after for _, after in found} <= {d, b"\r", b"\n", b""}:
+    ends = {d, b"\r", b"\n", b""}
+    starts, found = [], 0
+    for cell in _QUOTED.finditer(data, start):
+        if cell.group(2) not in ends:
+            return False
+        starts.append(cell.start())
+        found += cell.group(1).count(b'"')
+    if found != quotes:
         return False
-    if sum(cell.count(b'"') for cell, _ in found) != quotes:
-        return False
-    starts = np.fromiter((m.start() for m in _QUOTED.finditer(data, start)), np.int64,
-                         len(found))
-    starts = starts[starts > start]
-    before = np.frombuffer(data, np.uint8)[starts - 1]
+    at = np.array(starts, dtype=np.int64)
+    before = np.frombuffer(data, np.uint8)[at[at > start] - 1]
     return bool(np.isin(before, (ord(d), ord("\n"))).all())
 
 

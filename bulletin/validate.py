@@ -498,11 +498,11 @@ def _parse_column(table: RawTable, j: int, col: schema.Column
     then the outcome is spread over the rows by their codes."""
     parse = _parser(col)
     cells = table.columns[j]
-    if col.kind in ("id", "text") and _all_plain(cells.values[:-1]):
-        # Each value is its own canonical value (they are distinct), and none is a fault.
-        return Parsed(cells.codes.copy(), cells.values[:-1].copy(),
-                      np.zeros(len(cells.codes), dtype=bool)), []
     if col.kind in ("id", "text"):  # up to one distinct value a row: the common case first
+        if _all_plain(cells.values[:-1]):
+            # Each value is its own canonical value (they are distinct), none a fault.
+            return Parsed(cells.codes.copy(), cells.values[:-1].copy(),
+                          np.zeros(len(cells.codes), dtype=bool)), []
         slow = parse
 
         def parse(value: object) -> Outcome:

@@ -78,6 +78,7 @@ def test_quoted_cells_blank_rows_bom_and_crlf_are_read_the_quick_way() -> None:
     lambda s: s.replace("Essex", '"Ess"ex', 1),  # text after the closing quote
     lambda s: s.replace("Essex", ' "Essex"', 1),  # a space before the opening quote
     lambda s: s.replace("\nC002", "\rC002"),  # a lone carriage return
+    lambda s: s.replace("# test", "# te\rst", 1),  # one above the header
     lambda s: s.replace("Essex", "Essex,", 1),  # a row longer than the header
     lambda s: s.replace("Essex", "Es\x0csex", 1),  # a form feed: a line end to Python
     lambda s: s.replace("Essex", "Essex\x00", 1),  # a NUL
